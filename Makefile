@@ -1,0 +1,88 @@
+# virtops.compute — the two commands users need are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= $(shell command -v python3.11 || command -v python3)
+PY313       ?= $(shell ls -d /root/.pyenv/versions/3.13*/bin/python3 2>/dev/null | tail -n1 || command -v python3.13)
+VENV        := .venv
+VENV313     := .venv-3.13
+BIN         := $(VENV)/bin
+BUILD       := .build
+COLL_DIR    := $(BUILD)/ansible_collections/virtops/compute
+COLL_LINK   := $(BUILD)/collections/ansible_collections/virtops/compute
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+
+.PHONY: getpip help deps apt venv venv313 collection lint sanity sanity-311 sanity-313 units integration test demo build bench clean
+
+help:
+	@echo "make demo   - start the XenAPI simulator, run playbooks/demo.yml against it, stop it"
+	@echo "make test   - install everything needed and run lint, sanity, unit and integration tests"
+	@echo "make bench  - side-by-side benchmarks against the peer collections"
+	@echo "make build  - build the collection tarball"
+
+apt:
+	bash scripts/apt-packages.sh
+
+$(BIN)/.stamp: requirements/test.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/test.txt
+	touch $@
+
+venv: $(BIN)/.stamp
+
+$(VENV313)/bin/.stamp: requirements/sanity-py3.13.txt
+	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --disable-pip-version-check -r requirements/sanity-py3.13.txt
+	touch $@
+
+venv313: $(VENV313)/bin/.stamp
+
+# The collection as Ansible finds it: a symlink for running playbooks, a copy for ansible-test.
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+	@rm -rf $(COLL_DIR) && mkdir -p $(COLL_DIR)
+	@git ls-files -co --exclude-standard -z | grep -zv '^\.ci/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/ 2>/dev/null || true
+	@cd $(COLL_DIR) && git init -q && git add -A >/dev/null 2>&1
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy --config-file mypy.ini plugins/module_utils/_common
+	$(BIN)/ansible-lint --offline -p playbooks/ roles/ 2>&1 | tail -n 5
+
+sanity: sanity-311 sanity-313
+
+# ansible-test downloads a pip bootstrap script from a host outside the package registries;
+# give it ours (ensurepip + pip from the index) under every name it may ask for.
+GETPIP_CACHE := $(HOME)/.ansible/test/cache
+getpip:
+	@mkdir -p $(GETPIP_CACHE)
+	@for v in $$(grep -hoE "pip='[0-9.]+'" $(VENV)/lib/python*/site-packages/ansible_test/_internal/python_requirements.py \
+		$(VENV313)/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | grep -oE '[0-9][0-9.]*' | sort -u); do \
+		cp scripts/ansible-test-get-pip.py $(GETPIP_CACHE)/get_pip_$${v//./_}.py; done
+
+sanity-311: venv venv313 collection getpip
+	cd $(COLL_DIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --requirements --color no --skip-test pylint
+	cd $(COLL_DIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --requirements --color no --test pylint
+
+sanity-313: venv venv313 collection getpip
+	cd $(COLL_DIR) && PATH=$(CURDIR)/$(VENV313)/bin:$$PATH $(CURDIR)/$(VENV313)/bin/ansible-test sanity --python 3.13 --requirements --color no
+
+units: venv collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/simulators/xapi/tests
+
+integration: venv collection
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+test: apt venv lint sanity units integration
+	@echo "make test: all suites passed"
+
+demo: venv collection
+	bash scripts/demo.sh
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+
+clean:
+	rm -rf $(BUILD) tests/output .pytest_cache .ruff_cache .mypy_cache
