@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: virtops.compute contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run ``Async.*`` XenAPI calls as tasks: bounded wait, cancel on timeout, always ``task.destroy``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
+    BackendError,
+    TaskFailed,
+    TaskTimeout,
+    VirtopsError,
+)
+from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
+
+_VALUE_RE = re.compile(r"<value>(.*)</value>", re.S)
+
+
+def parse_task_result(result: str) -> str:
+    """xapi returns ``<value>OpaqueRef:...</value>``; plain strings pass through."""
+    if not result:
+        return ""
+    match = _VALUE_RE.search(result)
+    return match.group(1).strip() if match else result.strip()
+
+
+class TaskRunner:
+    def __init__(self, conn: Any, waiter_factory: Callable[[float], Waiter] | None = None) -> None:
+        self.conn = conn
+        self._waiter_factory = waiter_factory or (lambda t: Waiter(t, interval=0.1, max_interval=1.0))
+
+    def run(self, method: str, *args: Any, timeout: float = 300, what: str | None = None) -> str:
+        """Call ``Async.<method>`` and wait for it. Returns the task's result (a ref or '')."""
+        task = self.conn.call("Async." + method, *args)
+        label = what or method
+        try:
+            record = self._waiter_factory(timeout).until(lambda: self._finished(task), label)
+        except TaskTimeout:
+            try:
+                self.conn.call("task.cancel", task)
+            except VirtopsError:
+                pass
+            raise TaskTimeout(
+                "%s did not finish within %ss; the task was cancelled" % (label, _fmt(timeout)), step=label
+            ) from None
+        finally:
+            try:
+                self.conn.call("task.destroy", task)
+            except VirtopsError:
+                pass  # a task we cannot destroy is garbage-collected by xapi; keep the real outcome
+        status = record["status"]
+        if status == "success":
+            return parse_task_result(record.get("result", ""))
+        info = [str(x) for x in record.get("error_info") or []]
+        if status == "cancelled":
+            raise TaskFailed("%s was cancelled" % label, code="TASK_CANCELLED", step=label)
+        code = info[0] if info else "TASK_FAILED"
+        raise BackendError("%s failed: %s %s" % (label, code, info[1:] if len(info) > 1 else ""), code=code,
+                           details=info[1:], step=label)
+
+    def _finished(self, task: str) -> dict | None:
+        record = self.conn.call("task.get_record", task, read_only=True)
+        return record if record.get("status") != "pending" else None
+
+
+def _fmt(seconds: float) -> str:
+    return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)

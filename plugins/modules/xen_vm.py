@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: virtops.compute contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: xen_vm
+short_description: Desired state of one XenServer/XCP-ng VM
+version_added: 0.1.0
+description:
+  - Creates a VM from a template (C(VM.clone), or C(VM.copy) to an SR, then C(VM.provision)) or from scratch,
+    reconfigures it, and destroys it, on a XenServer or XCP-ng pool through XenAPI.
+  - The module reads the VM and its devices in one call, compares them with the desired state and applies only the
+    differences. Check mode and C(--diff) come from the same comparison.
+  - Changes that xapi only allows on a halted VM (vCPUs, memory, firmware, cores per socket, template flag, new CD
+    drives on a running VM) fail with a list of those changes unless O(allow_power_cycling=true) or
+    O(power_state=halted).
+  - Disks and NICs are addressed by their device number, never by list position.
+extends_documentation_fragment:
+  - virtops.compute.xenapi
+  - virtops.compute.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description:
+      - The VM's name (C(name_label)). Required to create a VM.
+      - Two VMs with this name are an error that names both uuids; use O(uuid) then.
+    type: str
+  uuid:
+    description:
+      - The VM's uuid; takes precedence over O(name) for finding the VM.
+    type: str
+  state:
+    description:
+      - V(present) creates or updates the VM; V(absent) halts it (clean, then hard after O(shutdown_timeout)) and
+        destroys it with its own disks (not shared disks or ISOs).
+    type: str
+    choices: [ present, absent ]
+    default: present
+  power_state:
+    description:
+      - The power state the VM should end in. Omitted leaves the power state alone (a new VM stays halted).
+    type: str
+    choices: [ running, halted, paused, suspended ]
+  template:
+    description:
+      - Name or uuid of the template to create the VM from. Without it a VM is created from scratch.
+    type: str
+  sr:
+    description:
+      - Name or uuid of an SR. With O(template), the template is copied to this SR (C(VM.copy)) instead of
+        cloned; it is also the SR of new disks and the config drive that do not name one.
+    type: str
+  description:
+    description: The VM's description.
+    type: str
+  vcpus:
+    description: Number of virtual CPUs (at startup and maximum).
+    type: int
+  cores_per_socket:
+    description: Cores per socket presented to the guest; O(vcpus) must be a multiple of it.
+    type: int
+  memory:
+    description:
+      - Memory, as a number of MiB or with a binary unit such as V(4GiB) or V(512MiB). Static and dynamic limits
+        are set to this value.
+    type: raw
+  boot:
+    description: Firmware and boot order.
+    type: dict
+    suboptions:
+      firmware:
+        description: V(bios) or V(uefi).
+        type: str
+        choices: [ bios, uefi ]
+      order:
+        description: Boot order as letters, C(c) disk, C(d) CD, C(n) network, e.g. V(cdn).
+        type: str
+  home_server:
+    description: Name or uuid of the host the VM prefers to start on (C(affinity)).
+    type: str
+  is_template:
+    description: Turn the VM into a template (or back).
+    type: bool
+  tags:
+    description: The VM's tags, exactly. V([]) removes all tags.
+    type: list
+    elements: str
+  other_config:
+    description: Keys to set in C(other_config); other keys are left alone.
+    type: dict
+  platform:
+    description: Keys to set in C(platform); other keys are left alone.
+    type: dict
+  xenstore_data:
+    description:
+      - Keys to set in C(xenstore_data), the metadata channel the guest reads (for example C(vm-data/...)).
+    type: dict
+  bootable:
+    description:
+      - V(false) blocks the C(start) operation (nova's C(set_bootable)); V(true) unblocks it.
+    type: bool
+  disks:
+    description:
+      - Disks by C(userdevice). A disk that exists is grown to O(disks[].size) when smaller (shrinking is an
+        error) and renamed; a missing one is created (hot-plugged when the VM runs).
+    type: list
+    elements: dict
+    suboptions:
+      userdevice:
+        description: The disk's device number (0 is the first disk).
+        type: int
+        required: true
+      size:
+        description: Size as a number of GiB or with a unit (V(20GiB), V(512MiB)). Required for a new disk.
+        type: raw
+      sr:
+        description: Name or uuid of the SR for a new disk (default O(sr), else the SR of the VM's first disk, else the pool's default SR).
+        type: str
+      name:
+        description: The disk's name.
+        type: str
+      bootable:
+        description: Whether the disk's VBD is bootable.
+        type: bool
+  remove_unmanaged_disks:
+    description: Remove disks whose C(userdevice) is not listed in O(disks) (with their VDIs unless shared).
+    type: bool
+    default: false
+  networks:
+    description: NICs by device index. A NIC whose network, MAC or MTU differs is replaced.
+    type: list
+    elements: dict
+    suboptions:
+      device:
+        description: Device index (0 is the first NIC).
+        type: int
+        required: true
+      network:
+        description: Name or uuid of the network.
+        type: str
+        required: true
+      mac:
+        description: MAC address; omitted lets xapi choose one (and keeps the current one).
+        type: str
+      mtu:
+        description: MTU of the NIC.
+        type: int
+  remove_unmanaged_networks:
+    description: Remove NICs whose device is not listed in O(networks).
+    type: bool
+    default: false
+  cdrom:
+    description: A CD drive with an ISO, or empty.
+    type: dict
+    suboptions:
+      iso:
+        description: Name or uuid of an ISO on an ISO SR; omitted or empty means an empty drive.
+        type: str
+      userdevice:
+        description: Device number of the CD drive.
+        type: int
+        default: 3
+  cloud_init:
+    description:
+      - A config drive (nova's C(generate_configdrive)) built from these files, uploaded to a VDI through
+        C(/import_raw_vdi) and attached as a CD. It is rebuilt only when its content changes (tracked by a
+        sha256 in the VDI's C(other_config)).
+    type: dict
+    suboptions:
+      user_data:
+        description: The user data (for example a C(#cloud-config) document).
+        type: str
+      meta_data:
+        description: Meta data; V(instance-id) and V(local-hostname) default to the VM's uuid and name.
+        type: raw
+      network_config:
+        description: Network configuration (cloud-init network config v1 or v2).
+        type: raw
+      format:
+        description: V(nocloud) (volume C(cidata)) or V(configdrive) (OpenStack layout, volume C(config-2)).
+        type: str
+        choices: [ nocloud, configdrive ]
+        default: nocloud
+      userdevice:
+        description: Device number of the config drive's CD.
+        type: int
+        default: 4
+      sr:
+        description: Name or uuid of the SR for the config drive VDI.
+        type: str
+  wait_for_ip:
+    description:
+      - Wait until the guest reports an address (link-local and loopback addresses are ignored). Only when the
+        VM ends up running.
+    type: dict
+    suboptions:
+      family:
+        description: Which address family to wait for.
+        type: str
+        choices: [ ipv4, ipv6, any ]
+        default: ipv4
+      cidr:
+        description: Only count addresses in this network, e.g. V(192.0.2.0/24).
+        type: str
+      timeout:
+        description: Seconds to wait before failing.
+        type: int
+        default: 300
+  allow_power_cycling:
+    description:
+      - Let the module shut the VM down cleanly (hard after O(shutdown_timeout)), apply changes that need a
+        halted VM and restore its power state. Without it such changes fail before anything changes.
+    type: bool
+    default: false
+  shutdown_timeout:
+    description: Seconds to wait for a clean shutdown before a hard one.
+    type: int
+    default: 120
+  keep_disks:
+    description: With O(state=absent), keep the VM's disks.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for each XenAPI task (clone, copy, start ...).
+    type: int
+    default: 600
+author:
+  - virtops.compute developers
+"""
+
+EXAMPLES = r"""
+- name: A web server from a template, with a config drive, running, and its address
+  virtops.compute.xen_vm:
+    hostname: https://pool1.example.com
+    username: root
+    password: "{{ xen_password }}"
+    name: web01
+    template: Debian Bookworm 12
+    vcpus: 2
+    memory: 2GiB
+    disks:
+      - userdevice: 0
+        size: 20GiB
+    networks:
+      - device: 0
+        network: Pool-wide network associated with eth0
+    cloud_init:
+      user_data: |
+        #cloud-config
+        packages: [nginx]
+    power_state: running
+    wait_for_ip:
+      family: ipv4
+  delegate_to: localhost
+
+- name: Grow a disk and add memory, allowing a clean shutdown and restart
+  virtops.compute.xen_vm:
+    name: web01
+    memory: 4GiB
+    disks:
+      - userdevice: 0
+        size: 40GiB
+    allow_power_cycling: true
+  delegate_to: localhost
+
+- name: Remove the VM and its own disks
+  virtops.compute.xen_vm:
+    name: web01
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+vm:
+  description: The VM as M(virtops.compute.xen_vm_info) reports it (predicted in check mode; empty when absent).
+  returned: always
+  type: dict
+  sample: {"name": "web01", "uuid": "5b0b7d6e-...", "power_state": "running", "vcpus": 2, "memory_mib": 2048,
+           "disks": [{"userdevice": 0, "size": 21474836480, "sr": "Local storage"}],
+           "networks": [{"device": 0, "network": "Pool-wide network associated with eth0", "mac": "..."}],
+           "ip": "192.0.2.10"}
+changes:
+  description: The operations, in order, that were applied (or would be in check mode).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"operation": "create", "description": "clone template 'Debian Bookworm 12' as 'web01'"}]
+"""
+
+from ansible_collections.virtops.compute.plugins.module_utils._xenapi.base import XenAPIModule
+from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_module import run_xen_vm
+
+DISK = {"userdevice": {"type": "int", "required": True}, "size": {"type": "raw"}, "sr": {"type": "str"},
+        "name": {"type": "str"}, "bootable": {"type": "bool"}}
+NIC = {"device": {"type": "int", "required": True}, "network": {"type": "str", "required": True},
+       "mac": {"type": "str"}, "mtu": {"type": "int"}}
+
+
+class XenVM(XenAPIModule):
+    argument_spec = {
+        "name": {"type": "str"},
+        "uuid": {"type": "str"},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "power_state": {"type": "str", "choices": ["running", "halted", "paused", "suspended"]},
+        "template": {"type": "str"},
+        "sr": {"type": "str"},
+        "description": {"type": "str"},
+        "vcpus": {"type": "int"},
+        "cores_per_socket": {"type": "int"},
+        "memory": {"type": "raw"},
+        "boot": {"type": "dict", "options": {"firmware": {"type": "str", "choices": ["bios", "uefi"]},
+                                             "order": {"type": "str"}}},
+        "home_server": {"type": "str"},
+        "is_template": {"type": "bool"},
+        "tags": {"type": "list", "elements": "str"},
+        "other_config": {"type": "dict"},
+        "platform": {"type": "dict"},
+        "xenstore_data": {"type": "dict"},
+        "bootable": {"type": "bool"},
+        "disks": {"type": "list", "elements": "dict", "options": DISK},
+        "remove_unmanaged_disks": {"type": "bool", "default": False},
+        "networks": {"type": "list", "elements": "dict", "options": NIC},
+        "remove_unmanaged_networks": {"type": "bool", "default": False},
+        "cdrom": {"type": "dict", "options": {"iso": {"type": "str"}, "userdevice": {"type": "int", "default": 3}}},
+        "cloud_init": {"type": "dict", "options": {
+            "user_data": {"type": "str"}, "meta_data": {"type": "raw"}, "network_config": {"type": "raw"},
+            "format": {"type": "str", "choices": ["nocloud", "configdrive"], "default": "nocloud"},
+            "userdevice": {"type": "int", "default": 4}, "sr": {"type": "str"}}},
+        "wait_for_ip": {"type": "dict", "options": {
+            "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
+            "cidr": {"type": "str"}, "timeout": {"type": "int", "default": 300}}},
+        "allow_power_cycling": {"type": "bool", "default": False},
+        "shutdown_timeout": {"type": "int", "default": 120},
+        "keep_disks": {"type": "bool", "default": False},
+        "timeout": {"type": "int", "default": 600},
+    }
+    module_kwargs = {"required_one_of": [["name", "uuid"]]}
+
+    def run(self):
+        return run_xen_vm(self)
+
+
+def main():
+    XenVM.main()
+
+
+if __name__ == "__main__":
+    main()
