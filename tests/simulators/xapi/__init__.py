@@ -1,0 +1,1 @@
+"""XenAPI simulator package (tests/simulators/xapi). The implementation lives in xapisim/."""
