@@ -103,13 +103,17 @@ def is_transient(exc: BaseException, read_only: bool = False) -> bool:
     return read_only and isinstance(exc, (ConnectionError, http.client.HTTPException, socket.timeout))
 
 
+def describe_failure(code: str, params: list) -> str:
+    """``INTERNAL_ERROR: boom`` / ``VM_BAD_POWER_STATE: OpaqueRef:.., halted, running``."""
+    return code + (": " + ", ".join(str(p) for p in params) if params else "")
+
+
 def translate(exc: BaseException, method: str) -> Exception:
     """Turn an SDK/transport exception into a typed virtops error."""
     details = failure_details(exc)
     if details:
         code, params = details[0], details[1:]
-        return BackendError("%s failed: %s %s" % (method, code, params if params else ""), code=code,
-                            details=params)
+        return BackendError("%s failed: %s" % (method, describe_failure(code, params)), code=code, details=params)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return ConnectionFailed(
             "TLS certificate verification failed (%s); give the pool's CA with ca_path, or set "

@@ -17,6 +17,8 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
+from .session import describe_failure
+
 _VALUE_RE = re.compile(r"<value>(.*)</value>", re.S)
 
 
@@ -59,7 +61,7 @@ class TaskRunner:
         if status == "cancelled":
             raise TaskFailed("%s was cancelled" % label, code="TASK_CANCELLED", step=label)
         code = info[0] if info else "TASK_FAILED"
-        raise BackendError("%s failed: %s %s" % (label, code, info[1:] if len(info) > 1 else ""), code=code,
+        raise BackendError("%s failed: %s" % (label, describe_failure(code, info[1:])), code=code,
                            details=info[1:], step=label)
 
     def _finished(self, task: str) -> dict | None:
