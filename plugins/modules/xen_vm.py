@@ -232,7 +232,7 @@ options:
     type: int
     default: 600
 author:
-  - virtops.compute developers
+  - virtops.compute developers (@virtops)
 """
 
 EXAMPLES = r"""

@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             srv.ssl_context = ctx
             pool.base_url = f"{scheme}://{host}:{srv.server_address[1]}"
             servers.append(srv)
+            # consoles of VMs the scenario started before the port was known
+            for console in pool.db.all("console").values():
+                uuid = console["location"].rpartition("uuid=")[2]
+                console["location"] = f"{pool.base_url.replace('http://', 'https://')}/console?uuid={uuid}"
     except OSError as e:
         print(f"error: cannot listen: {e}", file=sys.stderr)
         return 1

@@ -917,7 +917,7 @@ def data_sources(ctx: Ctx, vm: str) -> dict[str, tuple[float, str]]:
     out: dict[str, tuple[float, str]] = {}
     out["memory"] = (float(m["memory_actual"] if m else 0), "B")
     out["memory_target"] = (float(rec["memory_target"]), "B")
-    out["memory_internal_free"] = (float(rec["memory_target"] // 2) if running else 0.0, "KiB")
+    out["memory_internal_free"] = (float(rec["memory_target"] // 2 // 1024) if running else 0.0, "KiB")
     for i in range(int(m["VCPUs_number"]) if m else 0):
         out[f"cpu{i}"] = (0.05 + 0.01 * i if running else 0.0, "(fraction)")
     for vif in rec["VIFs"]:
