@@ -13,7 +13,7 @@ COLL_LINK   := $(BUILD)/collections/ansible_collections/virtops/compute
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(BUILD)/collections
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 
-.PHONY: getpip help deps apt venv venv313 collection lint sanity sanity-311 sanity-313 units integration test demo build bench clean
+.PHONY: sanity-tree install-check getpip help deps apt vcsim venv venv313 collection lint sanity sanity-311 sanity-313 units integration reliability test demo build bench clean
 
 help:
 	@echo "make demo   - start the XenAPI simulator, run playbooks/demo.yml against it, stop it"
@@ -38,12 +38,15 @@ $(VENV313)/bin/.stamp: requirements/sanity-py3.13.txt
 
 venv313: $(VENV313)/bin/.stamp
 
-# The collection as Ansible finds it: a symlink for running playbooks, a copy for ansible-test.
+# The collection as Ansible finds it: a symlink, for running playbooks and importing in tests.
 collection:
 	@mkdir -p $(dir $(COLL_LINK))
 	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+# A copy of the tracked tree for ansible-test (it must sit under ansible_collections/NS/NAME).
+sanity-tree:
 	@rm -rf $(COLL_DIR) && mkdir -p $(COLL_DIR)
-	@git ls-files -co --exclude-standard -z | grep -zv '^\.ci/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/ 2>/dev/null || true
+	@git ls-files -co --exclude-standard -z | grep -zv '^\.ci/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/
 	@cd $(COLL_DIR) && git init -q && git add -A >/dev/null 2>&1
 
 lint: venv
@@ -62,20 +65,29 @@ getpip:
 		$(VENV313)/lib/python*/site-packages/ansible_test/_internal/python_requirements.py | grep -oE '[0-9][0-9.]*' | sort -u); do \
 		cp scripts/ansible-test-get-pip.py $(GETPIP_CACHE)/get_pip_$${v//./_}.py; done
 
-sanity-311: venv venv313 collection getpip
+sanity-311: venv venv313 sanity-tree getpip
 	cd $(COLL_DIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --requirements --color no --skip-test pylint
 	cd $(COLL_DIR) && PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --requirements --color no --test pylint
 
-sanity-313: venv venv313 collection getpip
+sanity-313: venv venv313 sanity-tree getpip
 	cd $(COLL_DIR) && PATH=$(CURDIR)/$(VENV313)/bin:$$PATH $(CURDIR)/$(VENV313)/bin/ansible-test sanity --python 3.13 --requirements --color no
 
+# vcsim, built from Debian's govmomi source package with the project's patch (cached in .cache/vcsim).
+vcsim: apt
+	bash scripts/build-vcsim.sh >/dev/null
+
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider --timeout 600
+
 units: venv collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/simulators/xapi/tests
+	$(PYTEST) tests/unit tests/simulators/xapi/tests tests/simulators/vcsim/tests
 
 integration: venv collection
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+	$(PYTEST) tests/integration
 
-test: apt venv lint sanity units integration
+reliability: venv collection
+	$(PYTEST) tests/reliability
+
+test: apt vcsim venv lint sanity units integration reliability install-check
 	@echo "make test: all suites passed"
 
 demo: venv collection
@@ -83,6 +95,16 @@ demo: venv collection
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+
+# Build the tarball and install it into a scratch path: proves the artifact users get is complete.
+install-check: build
+	rm -rf $(BUILD)/install-check
+	env -u ANSIBLE_COLLECTIONS_PATH $(BIN)/ansible-galaxy collection install --offline --force \
+		-p $(BUILD)/install-check $(BUILD)/dist/virtops-compute-*.tar.gz
+	for m in $$(ls plugins/modules | sed -n 's/\.py$$//p'); do \
+		ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(BUILD)/install-check $(BIN)/ansible-doc --json -t module virtops.compute.$$m \
+		| grep -q '"module": "'$$m'"' || { echo "ansible-doc cannot render $$m from the installed tarball"; exit 1; }; done
+	@echo "install-check: the built collection installs and its docs render"
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache .ruff_cache .mypy_cache

@@ -23,4 +23,4 @@ for path in (COLLECTIONS, SIMULATORS):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-pytest_plugins = ["xapi.pytest_plugin"]
+pytest_plugins = ["xapi.pytest_plugin", "vcsim.pytest_plugin"]
