@@ -297,10 +297,19 @@ changes:
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.base import XenAPIModule
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_module import run_xen_vm
 
-DISK = {"userdevice": {"type": "int", "required": True}, "size": {"type": "raw"}, "sr": {"type": "str"},
-        "name": {"type": "str"}, "bootable": {"type": "bool"}}
-NIC = {"device": {"type": "int", "required": True}, "network": {"type": "str", "required": True},
-       "mac": {"type": "str"}, "mtu": {"type": "int"}}
+DISK = {
+    "userdevice": {"type": "int", "required": True},
+    "size": {"type": "raw"},
+    "sr": {"type": "str"},
+    "name": {"type": "str"},
+    "bootable": {"type": "bool"},
+}
+NIC = {
+    "device": {"type": "int", "required": True},
+    "network": {"type": "str", "required": True},
+    "mac": {"type": "str"},
+    "mtu": {"type": "int"},
+}
 
 
 class XenVM(XenAPIModule):
@@ -315,8 +324,10 @@ class XenVM(XenAPIModule):
         "vcpus": {"type": "int"},
         "cores_per_socket": {"type": "int"},
         "memory": {"type": "raw"},
-        "boot": {"type": "dict", "options": {"firmware": {"type": "str", "choices": ["bios", "uefi"]},
-                                             "order": {"type": "str"}}},
+        "boot": {
+            "type": "dict",
+            "options": {"firmware": {"type": "str", "choices": ["bios", "uefi"]}, "order": {"type": "str"}},
+        },
         "home_server": {"type": "str"},
         "is_template": {"type": "bool"},
         "tags": {"type": "list", "elements": "str"},
@@ -329,13 +340,25 @@ class XenVM(XenAPIModule):
         "networks": {"type": "list", "elements": "dict", "options": NIC},
         "remove_unmanaged_networks": {"type": "bool", "default": False},
         "cdrom": {"type": "dict", "options": {"iso": {"type": "str"}, "userdevice": {"type": "int", "default": 3}}},
-        "cloud_init": {"type": "dict", "options": {
-            "user_data": {"type": "str"}, "meta_data": {"type": "raw"}, "network_config": {"type": "raw"},
-            "format": {"type": "str", "choices": ["nocloud", "configdrive"], "default": "nocloud"},
-            "userdevice": {"type": "int", "default": 4}, "sr": {"type": "str"}}},
-        "wait_for_ip": {"type": "dict", "options": {
-            "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
-            "cidr": {"type": "str"}, "timeout": {"type": "int", "default": 300}}},
+        "cloud_init": {
+            "type": "dict",
+            "options": {
+                "user_data": {"type": "str"},
+                "meta_data": {"type": "raw"},
+                "network_config": {"type": "raw"},
+                "format": {"type": "str", "choices": ["nocloud", "configdrive"], "default": "nocloud"},
+                "userdevice": {"type": "int", "default": 4},
+                "sr": {"type": "str"},
+            },
+        },
+        "wait_for_ip": {
+            "type": "dict",
+            "options": {
+                "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
+                "cidr": {"type": "str"},
+                "timeout": {"type": "int", "default": 300},
+            },
+        },
         "allow_power_cycling": {"type": "bool", "default": False},
         "shutdown_timeout": {"type": "int", "default": 120},
         "keep_disks": {"type": "bool", "default": False},

@@ -146,16 +146,18 @@ class XenVMPower(XenAPIModule):
     argument_spec = {
         "name": {"type": "str"},
         "uuid": {"type": "str"},
-        "state": {"type": "str", "required": True, "choices": ["running", "halted", "paused", "suspended",
-                                                               "restarted", "rescued", "unrescued"]},
+        "state": {
+            "type": "str",
+            "required": True,
+            "choices": ["running", "halted", "paused", "suspended", "restarted", "rescued", "unrescued"],
+        },
         "reboot_type": {"type": "str", "choices": ["soft", "hard"], "default": "soft"},
         "force": {"type": "bool", "default": False},
         "timeout": {"type": "int", "default": 300},
         "shutdown_timeout": {"type": "int", "default": 120},
         "rescue_template": {"type": "str"},
     }
-    module_kwargs = {"required_one_of": [["name", "uuid"]],
-                     "required_if": [["state", "rescued", ["rescue_template"]]]}
+    module_kwargs = {"required_one_of": [["name", "uuid"]], "required_if": [["state", "rescued", ["rescue_template"]]]}
 
     def run(self):
         return run_xen_vm_power(self)

@@ -34,27 +34,37 @@ class PlaybookRun:
 
 def ansible_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS,
-        "ANSIBLE_CALLBACKS_ENABLED": "virtops_results",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_HOST_KEY_CHECKING": "false",
-        "ANSIBLE_LOCALHOST_WARNING": "false",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": os.path.join(BIN, "python"),
-        "ANSIBLE_LOCAL_TEMP": os.path.join(tempfile.gettempdir(), "virtops-ansible-tmp"),
-        "ANSIBLE_FORCE_COLOR": "0",
-    })
+    env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS,
+            "ANSIBLE_CALLBACKS_ENABLED": "virtops_results",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+            "ANSIBLE_HOST_KEY_CHECKING": "false",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            "ANSIBLE_PYTHON_INTERPRETER": os.path.join(BIN, "python"),
+            "ANSIBLE_LOCAL_TEMP": os.path.join(tempfile.gettempdir(), "virtops-ansible-tmp"),
+            "ANSIBLE_FORCE_COLOR": "0",
+        }
+    )
     env.update(extra or {})
     return env
 
 
-def run_playbook(tasks: list[dict[str, Any]], *, defaults: dict[str, Any] | None = None, check: bool = False,
-                 diff: bool = False, extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 verbosity: int = 0, timeout: float = 300) -> PlaybookRun:
+def run_playbook(
+    tasks: list[dict[str, Any]],
+    *,
+    defaults: dict[str, Any] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    verbosity: int = 0,
+    timeout: float = 300,
+) -> PlaybookRun:
     """Run ``tasks`` in one play on localhost with module_defaults for the xen group."""
     play: dict[str, Any] = {"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}
     if defaults:
@@ -72,12 +82,16 @@ def run_playbook(tasks: list[dict[str, Any]], *, defaults: dict[str, Any] | None
         if verbosity:
             cmd.append("-" + "v" * verbosity)
         cmd += extra_args or []
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(dict(env or {},
-                              VIRTOPS_RESULTS_FILE=results)), timeout=timeout, check=False)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=ansible_env(dict(env or {}, VIRTOPS_RESULTS_FILE=results)),
+            timeout=timeout,
+            check=False,
+        )
         entries = []
         if os.path.exists(results):
             with open(results, encoding="utf-8") as handle:
                 entries = [json.loads(line) for line in handle if line.strip()]
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, entries)
-
-

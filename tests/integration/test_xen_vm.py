@@ -11,7 +11,7 @@ from xen_state import mutating_calls, one_vm, pool, vm_cds, vm_disks, vm_nics, v
 
 ETH0 = "Pool-wide network associated with eth0"
 ETH1 = "Pool-wide network associated with eth1"
-GiB = 1024 ** 3
+GiB = 1024**3
 
 
 def xen_vm(**params):
@@ -19,16 +19,24 @@ def xen_vm(**params):
 
 
 def new_vm(**extra):
-    params = {"name": "app-01", "template": "Debian Bookworm 12", "vcpus": 2, "memory": "2GiB",
-              "disks": [{"userdevice": 0, "size": "20GiB"}, {"userdevice": 1, "size": "5GiB"}],
-              "networks": [{"device": 0, "network": ETH0}, {"device": 1, "network": ETH1}]}
+    params = {
+        "name": "app-01",
+        "template": "Debian Bookworm 12",
+        "vcpus": 2,
+        "memory": "2GiB",
+        "disks": [{"userdevice": 0, "size": "20GiB"}, {"userdevice": 1, "size": "5GiB"}],
+        "networks": [{"device": 0, "network": ETH0}, {"device": 1, "network": ETH1}],
+    }
     params.update(extra)
     return xen_vm(**params)
 
 
 def test_create_from_template_start_wait_for_ip_then_idempotent(xapi, playbook):
-    task = new_vm(power_state="running", wait_for_ip={"family": "ipv4", "timeout": 30},
-                  cloud_init={"user_data": "#cloud-config\nhostname: app-01\n"})
+    task = new_vm(
+        power_state="running",
+        wait_for_ip={"family": "ipv4", "timeout": 30},
+        cloud_init={"user_data": "#cloud-config\nhostname: app-01\n"},
+    )
     run = playbook([task])
     assert run.rc == 0, run.stdout
     res = run.result()
@@ -68,11 +76,16 @@ def test_noop_on_existing_vm_with_two_disks_two_nics_costs_three_calls(xapi, pla
     db = one_vm(state, "db-01")
     disks = vm_disks(state, db)
     assert len(disks) == 2 and len(db["VIFs"]) == 2
-    task = xen_vm(name="db-01", vcpus=int(db["VCPUs_at_startup"]),
-                  memory="%dMiB" % (int(db["memory_static_max"]) // 1024 ** 2), power_state="halted",
-                  disks=[{"userdevice": d, "size": "%dB" % int(v["virtual_size"])} for d, v in disks.items()],
-                  networks=[{"device": d, "network": state["network"][v["network"]]["uuid"]}
-                            for d, v in vm_nics(state, db).items()])
+    task = xen_vm(
+        name="db-01",
+        vcpus=int(db["VCPUs_at_startup"]),
+        memory="%dMiB" % (int(db["memory_static_max"]) // 1024**2),
+        power_state="halted",
+        disks=[{"userdevice": d, "size": "%dB" % int(v["virtual_size"])} for d, v in disks.items()],
+        networks=[
+            {"device": d, "network": state["network"][v["network"]]["uuid"]} for d, v in vm_nics(state, db).items()
+        ],
+    )
     xapi.control.reset_calls()
     run = playbook([task])
     assert run.rc == 0 and run.result()["changed"] is False, run.result()
@@ -83,12 +96,18 @@ def test_noop_on_existing_vm_with_two_disks_two_nics_costs_three_calls(xapi, pla
 CHECK_CASES = {
     "create": new_vm(power_state="running"),
     "destroy": xen_vm(name="db-01", state="absent"),
-    "grow_disk_and_add_nic": xen_vm(name="db-01", disks=[{"userdevice": 0, "size": "50GiB"}],
-                                    networks=[{"device": 2, "network": ETH0}]),
+    "grow_disk_and_add_nic": xen_vm(
+        name="db-01", disks=[{"userdevice": 0, "size": "50GiB"}], networks=[{"device": 2, "network": ETH0}]
+    ),
     "memory_with_power_cycle": xen_vm(name="web-01", memory="3GiB", allow_power_cycling=True),
     "power_on": xen_vm(name="db-01", power_state="running"),
-    "tags_and_maps": xen_vm(name="web-01", tags=["prod"], other_config={"owner": "ops"},
-                            xenstore_data={"vm-data/role": "web"}, bootable=False),
+    "tags_and_maps": xen_vm(
+        name="web-01",
+        tags=["prod"],
+        other_config={"owner": "ops"},
+        xenstore_data={"vm-data/role": "web"},
+        bootable=False,
+    ),
 }
 
 
@@ -119,7 +138,7 @@ def test_check_mode_never_mutates_and_predicts_the_real_run(xapi, playbook, case
 def test_diff_output_shows_before_and_after(xapi, playbook):
     run = playbook([xen_vm(name="web-01", description="front end")], check=True, diff=True)
     assert run.rc == 0
-    assert '-    "description": ""' in run.stdout or "-    \"description\": \"\"" in run.stdout.replace("'", '"')
+    assert '-    "description": ""' in run.stdout or '-    "description": ""' in run.stdout.replace("'", '"')
     assert '+    "description": "front end"' in run.stdout
 
 
@@ -147,12 +166,21 @@ BAD_INPUT = [
     (new_vm(template="No Such Template"), "template", "no template named or with uuid 'No Such Template'"),
     (new_vm(disks=[{"userdevice": 0, "size": "-5GiB"}]), "disks[0].size", "size must be positive"),
     (xen_vm(name="db-01", disks=[{"userdevice": 0, "size": "1GiB"}]), "disks[0].size", "shrinking disk 0"),
-    (new_vm(disks=[{"userdevice": 0, "size": "1GiB"}, {"userdevice": 0, "size": "2GiB"}]), "disks[1].userdevice",
-     "userdevice 0 is already used by disks[0].userdevice"),
-    (new_vm(networks=[{"device": 0, "network": "no-such-net"}]), "networks[0].network",
-     "no network named or with uuid 'no-such-net'"),
-    (new_vm(networks=[{"device": 0, "network": ETH0, "mac": "52:54:00:zz:00:01"}]), "networks[0].mac",
-     "is not a MAC address"),
+    (
+        new_vm(disks=[{"userdevice": 0, "size": "1GiB"}, {"userdevice": 0, "size": "2GiB"}]),
+        "disks[1].userdevice",
+        "userdevice 0 is already used by disks[0].userdevice",
+    ),
+    (
+        new_vm(networks=[{"device": 0, "network": "no-such-net"}]),
+        "networks[0].network",
+        "no network named or with uuid 'no-such-net'",
+    ),
+    (
+        new_vm(networks=[{"device": 0, "network": ETH0, "mac": "52:54:00:zz:00:01"}]),
+        "networks[0].mac",
+        "is not a MAC address",
+    ),
     (new_vm(memory="2 GiBs"), "memory", "unknown unit 'GiBs'"),
     (new_vm(disks=[{"userdevice": 0, "size": "20 Gigs"}]), "disks[0].size", "unknown unit 'Gigs'"),
     (xen_vm(name="web-01", vcpus=8), None, "these changes need the VM to be halted: set vcpus 2 -> 8"),
@@ -176,8 +204,14 @@ def test_bad_input_fails_before_any_change(xapi, playbook, task, param, message)
 
 
 def test_power_states_and_idempotence(xapi, playbook):
-    for target, xapi_state in (("running", "Running"), ("paused", "Paused"), ("running", "Running"),
-                               ("suspended", "Suspended"), ("running", "Running"), ("halted", "Halted")):
+    for target, xapi_state in (
+        ("running", "Running"),
+        ("paused", "Paused"),
+        ("running", "Running"),
+        ("suspended", "Suspended"),
+        ("running", "Running"),
+        ("halted", "Halted"),
+    ):
         task = xen_vm(name="db-01", power_state=target)
         run = playbook([task])
         assert run.rc == 0 and run.result()["changed"] is True, (target, run.result())
@@ -195,8 +229,15 @@ def test_halt_only_changes_with_power_cycling_restore_running(xapi, playbook):
 
 
 def test_hot_plug_disk_nic_and_cd_on_running_vm(xapi, playbook):
-    run = playbook([xen_vm(name="web-01", disks=[{"userdevice": 2, "size": "1GiB", "name": "scratch"}],
-                           networks=[{"device": 1, "network": ETH1, "mac": "52:54:00:aa:bb:cc", "mtu": 9000}])])
+    run = playbook(
+        [
+            xen_vm(
+                name="web-01",
+                disks=[{"userdevice": 2, "size": "1GiB", "name": "scratch"}],
+                networks=[{"device": 1, "network": ETH1, "mac": "52:54:00:aa:bb:cc", "mtu": 9000}],
+            )
+        ]
+    )
     assert run.rc == 0, run.result()
     state = pool(xapi.control)
     vm = one_vm(state, "web-01")
@@ -225,9 +266,17 @@ def test_cdrom_insert_and_eject_on_halted_vm(xapi, playbook):
 
 
 def test_metadata_fields(xapi, playbook):
-    task = xen_vm(name="web-01", description="web", tags=["prod", "web"], other_config={"owner": "ops"},
-                  platform={"viridian": "true"}, xenstore_data={"vm-data/role": "web"}, bootable=False,
-                  home_server="xen-a2", boot={"order": "dcn"})
+    task = xen_vm(
+        name="web-01",
+        description="web",
+        tags=["prod", "web"],
+        other_config={"owner": "ops"},
+        platform={"viridian": "true"},
+        xenstore_data={"vm-data/role": "web"},
+        bootable=False,
+        home_server="xen-a2",
+        boot={"order": "dcn"},
+    )
     assert playbook([task]).result()["changed"] is True
     vm = one_vm(pool(xapi.control), "web-01")
     assert vm["name_description"] == "web" and sorted(vm["tags"]) == ["prod", "web"]
@@ -241,9 +290,13 @@ def test_remove_unmanaged_disks_and_nics(xapi, playbook):
     state = pool(xapi.control)
     db = one_vm(state, "db-01")
     keep = vm_disks(state, db)[0]
-    task = xen_vm(name="db-01", disks=[{"userdevice": 0}], remove_unmanaged_disks=True,
-                  networks=[{"device": 0, "network": state["network"][vm_nics(state, db)[0]["network"]]["name_label"]}],
-                  remove_unmanaged_networks=True)
+    task = xen_vm(
+        name="db-01",
+        disks=[{"userdevice": 0}],
+        remove_unmanaged_disks=True,
+        networks=[{"device": 0, "network": state["network"][vm_nics(state, db)[0]["network"]]["name_label"]}],
+        remove_unmanaged_networks=True,
+    )
     assert playbook([task]).result()["changed"] is True
     after = pool(xapi.control)
     vm = one_vm(after, "db-01")
@@ -276,14 +329,19 @@ def test_destroy_keep_disks(xapi, playbook):
 
 
 def test_create_from_scratch(xapi, playbook):
-    task = xen_vm(name="scratch-01", vcpus=1, memory=512, boot={"firmware": "uefi", "order": "ndc"},
-                  disks=[{"userdevice": 0, "size": "8GiB", "sr": "Shared storage"}],
-                  networks=[{"device": 0, "network": ETH0}])
+    task = xen_vm(
+        name="scratch-01",
+        vcpus=1,
+        memory=512,
+        boot={"firmware": "uefi", "order": "ndc"},
+        disks=[{"userdevice": 0, "size": "8GiB", "sr": "Shared storage"}],
+        networks=[{"device": 0, "network": ETH0}],
+    )
     run = playbook([task])
     assert run.rc == 0, run.result()
     vm = one_vm(pool(xapi.control), "scratch-01")
     assert vm["HVM_boot_params"] == {"order": "ndc", "firmware": "uefi"} or vm["HVM_boot_params"]["firmware"] == "uefi"
-    assert int(vm["memory_static_max"]) == 512 * 1024 ** 2
+    assert int(vm["memory_static_max"]) == 512 * 1024**2
     assert playbook([task]).result()["changed"] is False
 
 
@@ -304,8 +362,15 @@ def test_duplicate_names_are_an_error_naming_both_uuids(xapi, playbook):
 
 
 def test_wait_for_ip_times_out_with_a_clear_error(xapi, playbook):
-    run = playbook([xen_vm(name="db-01", power_state="running",
-                           wait_for_ip={"family": "ipv4", "cidr": "198.51.100.0/24", "timeout": 2})])
+    run = playbook(
+        [
+            xen_vm(
+                name="db-01",
+                power_state="running",
+                wait_for_ip={"family": "ipv4", "cidr": "198.51.100.0/24", "timeout": 2},
+            )
+        ]
+    )
     assert run.rc != 0
     expected = "timed out after 2s waiting for the guest to report an IPv4 address in 198.51.100.0/24"
     assert expected in run.result()["msg"]
@@ -320,8 +385,9 @@ def test_ipv6_wait_ignores_link_local(xapi, playbook):
 def test_env_fallbacks_for_connection(xapi):
     from playbook_runner import run_playbook
 
-    run = run_playbook([xen_vm(name="db-01")], env={"XENAPI_HOST": xapi.url, "XENAPI_USER": "root",
-                                                     "XENAPI_PASSWORD": xapi.password})
+    run = run_playbook(
+        [xen_vm(name="db-01")], env={"XENAPI_HOST": xapi.url, "XENAPI_USER": "root", "XENAPI_PASSWORD": xapi.password}
+    )
     assert run.rc == 0, run.result()
     assert run.result()["changed"] is False
 

@@ -34,16 +34,19 @@ def test_info_by_name_costs_three_calls(xapi: Any, playbook: Any) -> None:
 def test_queries(xapi: Any, playbook: Any) -> None:
     before = xapi.control.state_hash()
     db = next(r for r in xapi.control.state()["pool0"]["VM"].values() if r["name_label"] == "db-01")
-    run = playbook([
-        info(),
-        info(uuid=db["uuid"]),
-        info(tags=["web"]),
-        info(filter={"power_state": "Halted"}),
-        info(filter={"other_config": {"base_template_name": "Debian Bookworm 12"}}),
-        info(tags=["web"], filter={"power_state": "halted"}),
-        info(include_templates=True),
-        info(name="nope"),
-    ], check=True)
+    run = playbook(
+        [
+            info(),
+            info(uuid=db["uuid"]),
+            info(tags=["web"]),
+            info(filter={"power_state": "Halted"}),
+            info(filter={"other_config": {"base_template_name": "Debian Bookworm 12"}}),
+            info(tags=["web"], filter={"power_state": "halted"}),
+            info(include_templates=True),
+            info(name="nope"),
+        ],
+        check=True,
+    )
     assert [r["status"] for r in run.results] == ["ok"] * 8
     assert names(run, 0) == ["db-01", "web-01"]
     assert names(run, 1) == ["db-01"]
@@ -71,8 +74,12 @@ def test_diagnostics(xapi: Any, playbook: Any, check: bool) -> None:
     assert run.status() == "ok"
     calls = xapi.control.calls()
     running = [vm for vm in run.result()["vms"] if vm["power_state"] in ("running", "paused")]
-    assert calls == {"session.login_with_password": 1, "event.from": 1, "session.logout": 1,
-                     "VM.get_data_sources": len(running)}
+    assert calls == {
+        "session.login_with_password": 1,
+        "event.from": 1,
+        "session.logout": 1,
+        "VM.get_data_sources": len(running),
+    }
     web = next(vm for vm in run.result()["vms"] if vm["name"] == "web-01")
     d = web["diagnostics"]
     assert d["state"] == "running" and isinstance(d["uptime"], int) and d["uptime"] >= 0

@@ -32,12 +32,15 @@ def uuids(state: dict[str, Any], klass: str) -> set[str]:
     return {r["uuid"] for r in state[klass].values()}
 
 
-@pytest.mark.parametrize("vm,target,xapi_state", [
-    ("web-01", "halted", "Halted"),
-    ("db-01", "running", "Running"),
-    ("web-01", "paused", "Paused"),
-    ("web-01", "suspended", "Suspended"),
-])
+@pytest.mark.parametrize(
+    "vm,target,xapi_state",
+    [
+        ("web-01", "halted", "Halted"),
+        ("db-01", "running", "Running"),
+        ("web-01", "paused", "Paused"),
+        ("web-01", "suspended", "Suspended"),
+    ],
+)
 def test_target_state(xapi: Any, playbook: Any, vm: str, target: str, xapi_state: str) -> None:
     before = xapi.control.state_hash()
     check = playbook([power(name=vm, state=target)], check=True, diff=True)
@@ -86,14 +89,24 @@ def test_soft_reboot_falls_back_to_hard(xapi: Any, playbook: Any) -> None:
     assert run.status() == "ok" and run.result()["reboot_type"] == "hard"
 
 
-@pytest.mark.parametrize("args,msg", [
-    ({"name": "nope", "state": "halted"}, "no VM with name 'nope'"),
-    ({"name": "web-01", "state": "rescued"}, "state is rescued but all of the following are missing: rescue_template"),
-    ({"name": "db-01", "state": "restarted"},
-     "cannot restart VM 'db-01': it is halted, and state=restarted needs a running VM (use state=running to start it)"),
-    ({"name": "web-01", "state": "rescued", "rescue_template": "nope"},
-     "rescue_template: no VM or template named or with uuid 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args,msg",
+    [
+        ({"name": "nope", "state": "halted"}, "no VM with name 'nope'"),
+        (
+            {"name": "web-01", "state": "rescued"},
+            "state is rescued but all of the following are missing: rescue_template",
+        ),
+        (
+            {"name": "db-01", "state": "restarted"},
+            "cannot restart VM 'db-01': it is halted, and state=restarted needs a running VM (use state=running to start it)",
+        ),
+        (
+            {"name": "web-01", "state": "rescued", "rescue_template": "nope"},
+            "rescue_template: no VM or template named or with uuid 'nope'",
+        ),
+    ],
+)
 def test_bad_input_fails_without_change(xapi: Any, playbook: Any, args: dict[str, Any], msg: str) -> None:
     before = xapi.control.state_hash()
     run = playbook([power(**args)])
@@ -105,8 +118,11 @@ def test_bad_input_fails_without_change(xapi: Any, playbook: Any, args: dict[str
 def test_rescue_round_trip(xapi: Any, playbook: Any) -> None:
     start = pool0(xapi)
     web = vm_rec(xapi, "web-01")
-    root_vbd = next(b for b in start["VBD"].values() if b["VM"] in start["VM"] and
-                    start["VM"][b["VM"]]["uuid"] == web["uuid"] and b["userdevice"] == "0")
+    root_vbd = next(
+        b
+        for b in start["VBD"].values()
+        if b["VM"] in start["VM"] and start["VM"][b["VM"]]["uuid"] == web["uuid"] and b["userdevice"] == "0"
+    )
     root_vdi_uuid = start["VDI"][root_vbd["VDI"]]["uuid"]
 
     before = xapi.control.state_hash()
@@ -117,16 +133,20 @@ def test_rescue_round_trip(xapi: Any, playbook: Any) -> None:
     run = playbook([power(name="web-01", state="rescued", rescue_template=TEMPLATE)], diff=True)
     res = run.result()
     assert run.status() == "ok" and res["changed"] is True, res
-    assert res["diff"]["after"] == {"power_state": "halted", "start_blocked": RESCUE_REASON,
-                                    "rescue_vm": "web-01-rescue"}
+    assert res["diff"]["after"] == {
+        "power_state": "halted",
+        "start_blocked": RESCUE_REASON,
+        "rescue_vm": "web-01-rescue",
+    }
     state = pool0(xapi)
     web = vm_rec(xapi, "web-01")
     rescue = vm_rec(xapi, "web-01-rescue")
     assert web["power_state"] == "Halted" and web["blocked_operations"] == {"start": RESCUE_REASON}
     assert rescue["power_state"] == "Running" and rescue["other_config"][RESCUE_KEY] == web["uuid"]
     assert rescue["is_a_template"] is False
-    rescue_vbds = {b["userdevice"]: b for b in state["VBD"].values()
-                   if state["VM"].get(b["VM"], {}).get("uuid") == rescue["uuid"]}
+    rescue_vbds = {
+        b["userdevice"]: b for b in state["VBD"].values() if state["VM"].get(b["VM"], {}).get("uuid") == rescue["uuid"]
+    }
     assert state["VDI"][rescue_vbds["1"]["VDI"]]["uuid"] == root_vdi_uuid
     assert rescue_vbds["1"]["bootable"] is False and rescue_vbds["0"]["bootable"] is True
     assert res["rescue_vm"]["disks"][1]["vdi_uuid"] == root_vdi_uuid

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-MUTATING_PREFIXES = ("create", "destroy", "set_", "add_", "remove_", "plug", "unplug", "start", "clean_", "hard_",
-                     "shutdown", "pause", "unpause", "suspend", "resume", "clone", "copy", "provision", "resize",
-                     "insert", "eject", "snapshot", "revert", "pool_migrate", "migrate_send")
+MUTATING_PREFIXES = (
+    "create",
+    "destroy",
+    "set_",
+    "add_",
+    "remove_",
+    "plug",
+    "unplug",
+    "start",
+    "clean_",
+    "hard_",
+    "shutdown",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "clone",
+    "copy",
+    "provision",
+    "resize",
+    "insert",
+    "eject",
+    "snapshot",
+    "revert",
+    "pool_migrate",
+    "migrate_send",
+)
 
 
 def pool(control: Any, index: int = 0) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def _nocloud_files(
     if meta is None:
         # A YAML document we cannot merge into: use it as it is.
         if not isinstance(meta_data, str):
-            raise AssertionError('internal error: isinstance(meta_data, str)')
+            raise AssertionError("internal error: isinstance(meta_data, str)")
         meta_bytes = meta_data.encode("utf-8")
     else:
         if instance_id is not None:
@@ -101,7 +101,7 @@ def _configdrive_files(
 ) -> dict[str, bytes]:
     meta = _as_dict(meta_data, "meta_data", strict=True)
     if meta is None:
-        raise AssertionError('internal error: meta is not None')
+        raise AssertionError("internal error: meta is not None")
     if instance_id is not None:
         meta.setdefault("uuid", instance_id)
     if hostname is not None:

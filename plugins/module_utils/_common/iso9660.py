@@ -243,7 +243,7 @@ def _node_location(node: _Node, joliet: bool) -> tuple[int, int]:
             return node.joliet_extent, node.joliet_dir_size
         return node.extent, node.dir_size
     if node.data is None:
-        raise AssertionError('internal error: node.data is not None')
+        raise AssertionError("internal error: node.data is not None")
     return node.extent, len(node.data)
 
 
@@ -386,7 +386,7 @@ def build_iso(files: dict[str, bytes], volume_id: str) -> bytes:
                 file_nodes.append(child)
     for node in file_nodes:
         if node.data is None:
-            raise AssertionError('internal error: node.data is not None')
+            raise AssertionError("internal error: node.data is not None")
         if node.data:
             node.extent = sector
             sector += _sectors(len(node.data))
@@ -416,8 +416,8 @@ def build_iso(files: dict[str, bytes], volume_id: str) -> bytes:
         append(_render_directory(directory, joliet=True))
     for node in file_nodes:
         if node.data is None:
-            raise AssertionError('internal error: node.data is not None')
+            raise AssertionError("internal error: node.data is not None")
         append(node.data)
     if len(image) != total_sectors * SECTOR:
-        raise AssertionError('internal error: len(image) == total_sectors * SECTOR')
+        raise AssertionError("internal error: len(image) == total_sectors * SECTOR")
     return bytes(image)

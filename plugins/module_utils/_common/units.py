@@ -11,10 +11,18 @@ from .errors import InvalidInput
 
 _UNITS = {
     "b": 1,
-    "k": 1024, "kb": 1024, "kib": 1024,
-    "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2,
-    "g": 1024 ** 3, "gb": 1024 ** 3, "gib": 1024 ** 3,
-    "t": 1024 ** 4, "tb": 1024 ** 4, "tib": 1024 ** 4,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+    "t": 1024**4,
+    "tb": 1024**4,
+    "tib": 1024**4,
 }
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
@@ -41,8 +49,9 @@ def parse_size(value: int | float | str, param: str, default_unit: str = "MiB") 
     factor = _UNITS.get(unit.lower())
     if factor is None:
         raise InvalidInput(
-            param, "unknown unit %r in %r; use B, KiB, MiB, GiB or TiB (K/M/G/T and KB/MB/GB/TB are read as binary)"
-            % (unit, value)
+            param,
+            "unknown unit %r in %r; use B, KiB, MiB, GiB or TiB (K/M/G/T and KB/MB/GB/TB are read as binary)"
+            % (unit, value),
         )
     size = number * factor
     if size <= 0:
@@ -54,7 +63,7 @@ def parse_size(value: int | float | str, param: str, default_unit: str = "MiB") 
 
 def format_size(size: int) -> str:
     """Shortest exact binary rendering: 4294967296 -> '4GiB'."""
-    for unit, factor in (("TiB", 1024 ** 4), ("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+    for unit, factor in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if size and size % factor == 0:
             return "%d%s" % (size // factor, unit)
     return "%dB" % size

@@ -9,20 +9,27 @@ from ansible.module_utils.basic import env_fallback
 
 XENAPI_CONNECTION_SPEC = {
     "hostname": {
-        "type": "str", "required": True, "aliases": ["host", "pool"],
+        "type": "str",
+        "required": True,
+        "aliases": ["host", "pool"],
         "fallback": (env_fallback, ["XENAPI_HOST"]),
     },
     "username": {
-        "type": "str", "default": "root", "aliases": ["user", "admin"],
+        "type": "str",
+        "default": "root",
+        "aliases": ["user", "admin"],
         "fallback": (env_fallback, ["XENAPI_USER"]),
     },
     "password": {
-        "type": "str", "no_log": True, "aliases": ["pass", "pwd"],
+        "type": "str",
+        "no_log": True,
+        "aliases": ["pass", "pwd"],
         "fallback": (env_fallback, ["XENAPI_PASSWORD"]),
     },
     "port": {"type": "int"},
     "validate_certs": {
-        "type": "bool", "default": True,
+        "type": "bool",
+        "default": True,
         "fallback": (env_fallback, ["XENAPI_VALIDATE_CERTS"]),
     },
     "ca_path": {"type": "path", "fallback": (env_fallback, ["XENAPI_CA_PATH"])},

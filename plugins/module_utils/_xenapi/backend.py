@@ -60,16 +60,40 @@ class VMConfigMixin:
 
     def create_blank_vm(self, name: str, description: str) -> str:
         record = {
-            "name_label": name, "name_description": description, "user_version": "1", "is_a_template": False,
-            "affinity": NULL_REF, "memory_static_max": str(1024 ** 3), "memory_dynamic_max": str(1024 ** 3),
-            "memory_dynamic_min": str(1024 ** 3), "memory_static_min": str(512 * 1024 ** 2),
-            "VCPUs_params": {}, "VCPUs_max": "1", "VCPUs_at_startup": "1",
-            "actions_after_shutdown": "destroy", "actions_after_reboot": "restart", "actions_after_crash": "restart",
-            "PV_bootloader": "", "PV_kernel": "", "PV_ramdisk": "", "PV_args": "", "PV_bootloader_args": "",
-            "PV_legacy_args": "", "HVM_boot_policy": "BIOS order", "HVM_boot_params": {"order": "cdn"},
-            "HVM_shadow_multiplier": 1.0, "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "true"},
-            "PCI_bus": "", "other_config": {}, "recommendations": "", "xenstore_data": {}, "ha_always_run": False,
-            "ha_restart_priority": "", "tags": [], "blocked_operations": {}, "domain_type": "hvm",
+            "name_label": name,
+            "name_description": description,
+            "user_version": "1",
+            "is_a_template": False,
+            "affinity": NULL_REF,
+            "memory_static_max": str(1024**3),
+            "memory_dynamic_max": str(1024**3),
+            "memory_dynamic_min": str(1024**3),
+            "memory_static_min": str(512 * 1024**2),
+            "VCPUs_params": {},
+            "VCPUs_max": "1",
+            "VCPUs_at_startup": "1",
+            "actions_after_shutdown": "destroy",
+            "actions_after_reboot": "restart",
+            "actions_after_crash": "restart",
+            "PV_bootloader": "",
+            "PV_kernel": "",
+            "PV_ramdisk": "",
+            "PV_args": "",
+            "PV_bootloader_args": "",
+            "PV_legacy_args": "",
+            "HVM_boot_policy": "BIOS order",
+            "HVM_boot_params": {"order": "cdn"},
+            "HVM_shadow_multiplier": 1.0,
+            "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "true"},
+            "PCI_bus": "",
+            "other_config": {},
+            "recommendations": "",
+            "xenstore_data": {},
+            "ha_always_run": False,
+            "ha_restart_priority": "",
+            "tags": [],
+            "blocked_operations": {},
+            "domain_type": "hvm",
         }
         return str(self.conn.call("VM.create", record))
 
@@ -114,8 +138,9 @@ class VMConfigMixin:
             self.devices.unplug_vif(vif)
         self.devices.destroy_vif(vif)
 
-    def replace_nic(self, vm: str, vif: str, network: str, device: int, mac: str | None, mtu: int | None,
-                    attached: bool, live: bool) -> None:
+    def replace_nic(
+        self, vm: str, vif: str, network: str, device: int, mac: str | None, mtu: int | None, attached: bool, live: bool
+    ) -> None:
         self.remove_nic(vif, attached)
         self.add_nic(vm, network, device, mac, mtu, live)
 
@@ -129,13 +154,19 @@ class VMConfigMixin:
         self.devices.destroy_vbd(vbd)
         self.devices.create_vbd(vm, vdi, userdevice, "CD", "RO", False, vdi is None)
 
-    def attach_config_drive(self, vm: str, sr: str, iso: bytes, digest: str, userdevice: int,
-                            old: tuple[str, str] | None, live: bool) -> None:
+    def attach_config_drive(
+        self, vm: str, sr: str, iso: bytes, digest: str, userdevice: int, old: tuple[str, str] | None, live: bool
+    ) -> None:
         """Upload a new config drive VDI and attach it as a CD; the old one (if any) goes away."""
         size = max(len(iso), 1024 * 1024)
         size = (size + 1024 * 1024 - 1) // (1024 * 1024) * (1024 * 1024)
-        vdi = self.devices.create_vdi(sr, "config drive", size, other_config={CONFIG_DRIVE_KEY: digest},
-                                      description="cloud-init config drive made by virtops.compute")
+        vdi = self.devices.create_vdi(
+            sr,
+            "config drive",
+            size,
+            other_config={CONFIG_DRIVE_KEY: digest},
+            description="cloud-init config drive made by virtops.compute",
+        )
         try:
             self.devices.import_raw(vdi, iso)
             if old is not None and live:
@@ -156,17 +187,22 @@ class VMConfigMixin:
 
 def connect(params: dict[str, Any]) -> XenAPIBackend:
     conn = XenAPIConnection(
-        hostname=params["hostname"], username=params["username"], password=params.get("password"),
-        port=params.get("port"), validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"), api_timeout=params.get("api_timeout") or 60,
+        hostname=params["hostname"],
+        username=params["username"],
+        password=params.get("password"),
+        port=params.get("port"),
+        validate_certs=params.get("validate_certs", True),
+        ca_path=params.get("ca_path"),
+        api_timeout=params.get("api_timeout") or 60,
     )
     conn.login()
     return XenAPIBackend(conn)
 
 
 class XenAPIBackend(VMConfigMixin):
-    def __init__(self, conn: Any, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, conn: Any, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.conn = conn
         self.tasks = TaskRunner(conn)
         self.devices = Devices(conn)
@@ -265,8 +301,15 @@ class XenAPIBackend(VMConfigMixin):
             raise ValueError(step)
 
     # destroy ------------------------------------------------------------
-    def destroy(self, vm: str, rec: dict[str, Any], snap: PoolSnapshot, timeout: float, shutdown_timeout: float,
-                keep_disks: bool = False) -> list[str]:
+    def destroy(
+        self,
+        vm: str,
+        rec: dict[str, Any],
+        snap: PoolSnapshot,
+        timeout: float,
+        shutdown_timeout: float,
+        keep_disks: bool = False,
+    ) -> list[str]:
         """Halt (clean, then hard), destroy the VM and, unless kept, its own disks. Returns VDIs destroyed."""
         current = power_state(rec)
         if current != "halted":
@@ -289,8 +332,7 @@ class XenAPIBackend(VMConfigMixin):
                 return {}
             raise
 
-    def wait_for_ip(self, vm: str, family: str, cidr: str | None, timeout: float,
-                    interval: float = 1.0) -> list[str]:
+    def wait_for_ip(self, vm: str, family: str, cidr: str | None, timeout: float, interval: float = 1.0) -> list[str]:
         from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
         def probe() -> list[str] | None:
@@ -298,7 +340,9 @@ class XenAPIBackend(VMConfigMixin):
             return found or None
 
         what = "the guest to report an %s address%s" % (
-            {"any": "IP", "ipv4": "IPv4", "ipv6": "IPv6"}[family], " in %s" % cidr if cidr else "")
+            {"any": "IP", "ipv4": "IPv4", "ipv6": "IPv6"}[family],
+            " in %s" % cidr if cidr else "",
+        )
         result: list[str] = Waiter(timeout, interval=interval, clock=self.clock, sleep=self.sleep).until(probe, what)
         return result
 
@@ -306,4 +350,3 @@ class XenAPIBackend(VMConfigMixin):
 def validate_power_state(value: str | None, param: str = "power_state") -> None:
     if value is not None and value not in POWER_STATES:
         raise InvalidInput(param, "must be one of %s, got %r" % (", ".join(POWER_STATES), value))
-

@@ -28,12 +28,28 @@ class Devices:
         self._retry_kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
 
     # VDI ---------------------------------------------------------------
-    def create_vdi(self, sr: str, name: str, size: int, vdi_type: str = "user", read_only: bool = False,
-                   other_config: dict[str, str] | None = None, description: str = "") -> str:
+    def create_vdi(
+        self,
+        sr: str,
+        name: str,
+        size: int,
+        vdi_type: str = "user",
+        read_only: bool = False,
+        other_config: dict[str, str] | None = None,
+        description: str = "",
+    ) -> str:
         record = {
-            "name_label": name, "name_description": description, "SR": sr, "virtual_size": str(size),
-            "type": vdi_type, "sharable": False, "read_only": read_only,
-            "other_config": other_config or {}, "xenstore_data": {}, "sm_config": {}, "tags": [],
+            "name_label": name,
+            "name_description": description,
+            "SR": sr,
+            "virtual_size": str(size),
+            "type": vdi_type,
+            "sharable": False,
+            "read_only": read_only,
+            "other_config": other_config or {},
+            "xenstore_data": {},
+            "sm_config": {},
+            "tags": [],
         }
         return str(self.conn.call("VDI.create", record))
 
@@ -54,14 +70,22 @@ class Devices:
         query = urlencode({"session_id": self.conn.session_ref, "vdi": vdi, "format": fmt})
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port or 443, timeout=timeout,
-                                               context=context or ssl.create_default_context())
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "",
+                parts.port or 443,
+                timeout=timeout,
+                context=context or ssl.create_default_context(),
+            )
         else:
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
         try:
             self.conn.api_calls += 1
-            conn.request("PUT", "/import_raw_vdi?" + query, body=data,
-                         headers={"Content-Length": str(len(data)), "Content-Type": "application/octet-stream"})
+            conn.request(
+                "PUT",
+                "/import_raw_vdi?" + query,
+                body=data,
+                headers={"Content-Length": str(len(data)), "Content-Type": "application/octet-stream"},
+            )
             response = conn.getresponse()
             body = response.read()
         except OSError as exc:
@@ -69,16 +93,35 @@ class Devices:
         finally:
             conn.close()
         if response.status >= 300:
-            raise BackendError("upload to /import_raw_vdi failed: HTTP %s %s" % (response.status,
-                               body[:200].decode("utf-8", "replace")), code="VDI_IMPORT_FAILED")
+            raise BackendError(
+                "upload to /import_raw_vdi failed: HTTP %s %s"
+                % (response.status, body[:200].decode("utf-8", "replace")),
+                code="VDI_IMPORT_FAILED",
+            )
 
     # VBD ---------------------------------------------------------------
-    def create_vbd(self, vm: str, vdi: str | None, userdevice: int, vbd_type: str = "Disk",
-                   mode: str = "RW", bootable: bool = False, empty: bool = False) -> str:
+    def create_vbd(
+        self,
+        vm: str,
+        vdi: str | None,
+        userdevice: int,
+        vbd_type: str = "Disk",
+        mode: str = "RW",
+        bootable: bool = False,
+        empty: bool = False,
+    ) -> str:
         record = {
-            "VM": vm, "VDI": vdi or NULL_REF, "userdevice": str(userdevice), "bootable": bootable,
-            "mode": mode, "type": vbd_type, "empty": empty or vdi is None, "unpluggable": True,
-            "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {},
+            "VM": vm,
+            "VDI": vdi or NULL_REF,
+            "userdevice": str(userdevice),
+            "bootable": bootable,
+            "mode": mode,
+            "type": vbd_type,
+            "empty": empty or vdi is None,
+            "unpluggable": True,
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
         }
         return str(self.conn.call("VBD.create", record))
 
@@ -107,11 +150,16 @@ class Devices:
                 raise
 
     # VIF ---------------------------------------------------------------
-    def create_vif(self, vm: str, network: str, device: int, mac: str | None = None,
-                   mtu: int | None = None) -> str:
+    def create_vif(self, vm: str, network: str, device: int, mac: str | None = None, mtu: int | None = None) -> str:
         record = {
-            "device": str(device), "network": network, "VM": vm, "MAC": mac or "",
-            "MTU": str(mtu or 1500), "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {},
+            "device": str(device),
+            "network": network,
+            "VM": vm,
+            "MAC": mac or "",
+            "MTU": str(mtu or 1500),
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
         }
         return str(self.conn.call("VIF.create", record))
 
@@ -138,8 +186,14 @@ class Devices:
                     return
                 raise
 
-        retry(once, lambda e: isinstance(e, BackendError) and e.code in PLUG_TRANSIENT, attempts=5,
-              base_delay=0.5, max_delay=4.0, **self._retry_kwargs)
+        retry(
+            once,
+            lambda e: isinstance(e, BackendError) and e.code in PLUG_TRANSIENT,
+            attempts=5,
+            base_delay=0.5,
+            max_delay=4.0,
+            **self._retry_kwargs,
+        )
 
 
 def own_disk_vdis(snap: Any, vm_rec: dict[str, Any]) -> list[str]:

@@ -69,7 +69,7 @@ def vbd_device_name(vbd: Record) -> str:
     return "xvd" + chr(ord("a") + int(user)) if user.isdigit() else "xvda"
 
 
-UNIT_FACTORS = {"KiB": 1024.0, "MiB": 1024.0 ** 2, "KiB/s": 1024.0, "MiB/s": 1024.0 ** 2}
+UNIT_FACTORS = {"KiB": 1024.0, "MiB": 1024.0**2, "KiB/s": 1024.0, "MiB/s": 1024.0**2}
 
 
 def data_source_values(sources: list[dict[str, Any]] | None) -> dict[str, float]:
@@ -82,8 +82,9 @@ def data_source_values(sources: list[dict[str, Any]] | None) -> dict[str, float]
     return out
 
 
-def vm_diagnostics(snap: PoolSnapshot, ref: str, rec: Record, sources: dict[str, float] | None,
-                   now: datetime.datetime | None = None) -> dict[str, Any]:
+def vm_diagnostics(
+    snap: PoolSnapshot, ref: str, rec: Record, sources: dict[str, float] | None, now: datetime.datetime | None = None
+) -> dict[str, Any]:
     """One VM's diagnostics (nova ``get_instance_diagnostics`` shape) from records and data sources."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     ds = sources or {}
@@ -122,12 +123,17 @@ def vm_diagnostics(snap: PoolSnapshot, ref: str, rec: Record, sources: dict[str,
             continue
         name = vbd_device_name(vbd)
         vdi = snap.get("VDI", vbd.get("VDI", NULL_REF)) or {}
-        disks.append({
-            "userdevice": _int(vbd.get("userdevice")), "device": name, "vdi_uuid": vdi.get("uuid"),
-            "read_bytes_per_sec": ds.get("vbd_%s_read" % name), "write_bytes_per_sec": ds.get("vbd_%s_write" % name),
-            "read_requests_per_sec": ds.get("vbd_%s_iops_read" % name),
-            "write_requests_per_sec": ds.get("vbd_%s_iops_write" % name),
-        })
+        disks.append(
+            {
+                "userdevice": _int(vbd.get("userdevice")),
+                "device": name,
+                "vdi_uuid": vdi.get("uuid"),
+                "read_bytes_per_sec": ds.get("vbd_%s_read" % name),
+                "write_bytes_per_sec": ds.get("vbd_%s_write" % name),
+                "read_requests_per_sec": ds.get("vbd_%s_iops_read" % name),
+                "write_requests_per_sec": ds.get("vbd_%s_iops_write" % name),
+            }
+        )
     disks.sort(key=lambda d: d["userdevice"] if d["userdevice"] is not None else -1)
 
     nics = []
@@ -137,11 +143,17 @@ def vm_diagnostics(snap: PoolSnapshot, ref: str, rec: Record, sources: dict[str,
             continue
         dev = str(vif.get("device", ""))
         net = snap.get("network", vif.get("network", NULL_REF)) or {}
-        nics.append({
-            "device": _int(dev), "mac_address": str(vif.get("MAC", "")).lower(), "network": net.get("name_label"),
-            "rx_bytes_per_sec": ds.get("vif_%s_rx" % dev), "tx_bytes_per_sec": ds.get("vif_%s_tx" % dev),
-            "rx_errors": ds.get("vif_%s_rx_errors" % dev), "tx_errors": ds.get("vif_%s_tx_errors" % dev),
-        })
+        nics.append(
+            {
+                "device": _int(dev),
+                "mac_address": str(vif.get("MAC", "")).lower(),
+                "network": net.get("name_label"),
+                "rx_bytes_per_sec": ds.get("vif_%s_rx" % dev),
+                "tx_bytes_per_sec": ds.get("vif_%s_tx" % dev),
+                "rx_errors": ds.get("vif_%s_rx_errors" % dev),
+                "tx_errors": ds.get("vif_%s_tx_errors" % dev),
+            }
+        )
     nics.sort(key=lambda n: n["device"] if n["device"] is not None else -1)
 
     console = None
@@ -152,9 +164,16 @@ def vm_diagnostics(snap: PoolSnapshot, ref: str, rec: Record, sources: dict[str,
             break
 
     return {
-        "state": state, "driver": "xenapi", "uptime": uptime,
-        "num_cpus": len(cpus), "num_disks": len(disks), "num_nics": len(nics),
-        "cpu_details": cpus, "memory_details": memory, "disk_details": disks, "nic_details": nics,
+        "state": state,
+        "driver": "xenapi",
+        "uptime": uptime,
+        "num_cpus": len(cpus),
+        "num_disks": len(disks),
+        "num_nics": len(nics),
+        "cpu_details": cpus,
+        "memory_details": memory,
+        "disk_details": disks,
+        "nic_details": nics,
         "console": console,
     }
 

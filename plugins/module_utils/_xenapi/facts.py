@@ -94,25 +94,31 @@ def vm_facts(snap: PoolSnapshot, ref: str, rec: Record) -> dict[str, Any]:
                 "attached": bool(vbd.get("currently_attached")),
             }
             if marker:
-                config_drive = {"userdevice": device, "sha256": marker, "vdi_uuid": entry["vdi_uuid"],
-                                "attached": entry["attached"]}
+                config_drive = {
+                    "userdevice": device,
+                    "sha256": marker,
+                    "vdi_uuid": entry["vdi_uuid"],
+                    "attached": entry["attached"],
+                }
             elif cdrom is None:
                 cdrom = entry
             continue
         if vdi is None:
             continue
-        disks.append({
-            "userdevice": device,
-            "name": vdi.get("name_label", ""),
-            "size": _int(vdi.get("virtual_size")),
-            "sr": sr.get("name_label") if sr else None,
-            "sr_uuid": sr.get("uuid") if sr else None,
-            "vdi_uuid": vdi.get("uuid"),
-            "type": vdi.get("type"),
-            "mode": str(vbd.get("mode", "RW")),
-            "bootable": bool(vbd.get("bootable")),
-            "attached": bool(vbd.get("currently_attached")),
-        })
+        disks.append(
+            {
+                "userdevice": device,
+                "name": vdi.get("name_label", ""),
+                "size": _int(vdi.get("virtual_size")),
+                "sr": sr.get("name_label") if sr else None,
+                "sr_uuid": sr.get("uuid") if sr else None,
+                "vdi_uuid": vdi.get("uuid"),
+                "type": vdi.get("type"),
+                "mode": str(vbd.get("mode", "RW")),
+                "bootable": bool(vbd.get("bootable")),
+                "attached": bool(vbd.get("currently_attached")),
+            }
+        )
     disks.sort(key=lambda d: d["userdevice"])
 
     networks: list[dict[str, Any]] = []
@@ -123,16 +129,18 @@ def vm_facts(snap: PoolSnapshot, ref: str, rec: Record) -> dict[str, Any]:
         net = snap.get("network", vif.get("network", NULL_REF)) or {}
         device = str(vif.get("device", ""))
         dev_ips = ips.get(device, {"ipv4": [], "ipv6": []})
-        networks.append({
-            "device": _int(device, -1),
-            "network": net.get("name_label"),
-            "network_uuid": net.get("uuid"),
-            "mac": str(vif.get("MAC", "")).lower(),
-            "mtu": _int(vif.get("MTU"), 1500),
-            "attached": bool(vif.get("currently_attached")),
-            "ipv4": list(dev_ips["ipv4"]),
-            "ipv6": list(dev_ips["ipv6"]),
-        })
+        networks.append(
+            {
+                "device": _int(device, -1),
+                "network": net.get("name_label"),
+                "network_uuid": net.get("uuid"),
+                "mac": str(vif.get("MAC", "")).lower(),
+                "mtu": _int(vif.get("MTU"), 1500),
+                "attached": bool(vif.get("currently_attached")),
+                "ipv4": list(dev_ips["ipv4"]),
+                "ipv6": list(dev_ips["ipv6"]),
+            }
+        )
     networks.sort(key=lambda n: n["device"])
     all_v4 = [ip for n in networks for ip in n["ipv4"]]
     all_v6 = [ip for n in networks for ip in n["ipv6"]]
@@ -142,8 +150,9 @@ def vm_facts(snap: PoolSnapshot, ref: str, rec: Record) -> dict[str, Any]:
     for sref in rec.get("snapshots", []):
         srec = snap.get("VM", sref)
         if srec:
-            snapshots.append({"uuid": srec.get("uuid"), "name": srec.get("name_label"),
-                              "time": str(srec.get("snapshot_time", ""))})
+            snapshots.append(
+                {"uuid": srec.get("uuid"), "name": srec.get("name_label"), "time": str(srec.get("snapshot_time", ""))}
+            )
 
     return {
         "uuid": rec.get("uuid"),

@@ -47,9 +47,15 @@ def record_matches(rec: Record, filters: dict[str, Any]) -> bool:
     return all(field in rec and value_matches(rec[field], wanted, field) for field, wanted in filters.items())
 
 
-def select_vms(snap: PoolSnapshot, name: str | None = None, uuid: str | None = None, tags: list[str] | None = None,
-               filters: dict[str, Any] | None = None, templates: bool = False,
-               snapshots: bool = False) -> list[tuple[str, Record]]:
+def select_vms(
+    snap: PoolSnapshot,
+    name: str | None = None,
+    uuid: str | None = None,
+    tags: list[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    templates: bool = False,
+    snapshots: bool = False,
+) -> list[tuple[str, Record]]:
     """Every VM that matches all of the given criteria, sorted by name then uuid."""
     vms = snap.of("VM")
     if uuid is not None and not is_uuid(uuid):
@@ -81,8 +87,15 @@ def run_xen_vm_info(module: Any) -> dict[str, Any]:
     backend = module.backend
     classes = PoolSnapshot.CLASSES + (DIAGNOSTICS_CLASSES if p["diagnostics"] else ())
     snap = PoolSnapshot.read(backend.conn, classes)
-    found = select_vms(snap, p.get("name"), p.get("uuid"), p.get("tags"), p.get("filter"),
-                       p["include_templates"], p["include_snapshots"])
+    found = select_vms(
+        snap,
+        p.get("name"),
+        p.get("uuid"),
+        p.get("tags"),
+        p.get("filter"),
+        p["include_templates"],
+        p["include_snapshots"],
+    )
     vms = []
     for ref, rec in found:
         vm = vm_facts(snap, ref, rec)

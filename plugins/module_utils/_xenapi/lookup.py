@@ -78,15 +78,13 @@ def find_vms(
     )
 
 
-def lookup_vm(conn: Any, name: str | None = None, uuid: str | None = None,
-              **kinds: bool) -> tuple[str, Record] | None:
+def lookup_vm(conn: Any, name: str | None = None, uuid: str | None = None, **kinds: bool) -> tuple[str, Record] | None:
     """nova's ``lookup``: ``None`` or exactly one VM; two with the same name is an error."""
     what = "VM uuid %r" % uuid if uuid else "VM name %r" % name
     return pick_one(find_vms(conn, name=name, uuid=uuid, **kinds), what)
 
 
-def vm_ref_or_raise(conn: Any, name: str | None = None, uuid: str | None = None,
-                    **kinds: bool) -> tuple[str, Record]:
+def vm_ref_or_raise(conn: Any, name: str | None = None, uuid: str | None = None, **kinds: bool) -> tuple[str, Record]:
     found = lookup_vm(conn, name=name, uuid=uuid, **kinds)
     if found is None:
         raise NotFound("no VM with %s" % ("uuid %r" % uuid if uuid else "name %r" % name))
@@ -102,8 +100,9 @@ def match_records(records: dict[str, Record], ident: str, label_field: str = "na
     return [(r, rec) for r, rec in records.items() if rec.get(label_field) == ident]
 
 
-def resolve(records: dict[str, Record], ident: str, kind: str, param: str,
-            label_field: str = "name_label") -> tuple[str, Record]:
+def resolve(
+    records: dict[str, Record], ident: str, kind: str, param: str, label_field: str = "name_label"
+) -> tuple[str, Record]:
     """One object of ``kind`` by uuid or name among ``records``; typed errors name the parameter."""
     found = pick_one(match_records(records, ident, label_field), "%s %r (%s)" % (kind, ident, param))
     if found is None:

@@ -35,17 +35,21 @@ RESCUE_BLOCK_REASON = "virtops.compute: rescued"
 RESCUE_SUFFIX = "-rescue"
 RESCUE_DEVICE = 1  # nova's DEVICE_RESCUE: the rescued VM's root disk is the rescue VM's second disk
 STEP_TEXT = {
-    "start": "start the VM", "start_paused": "start the VM paused", "unpause": "unpause the VM",
-    "resume": "resume the VM", "resume_paused": "resume the VM paused", "pause": "pause the VM",
-    "suspend": "suspend the VM", "hard_shutdown": "hard shut down the VM",
+    "start": "start the VM",
+    "start_paused": "start the VM paused",
+    "unpause": "unpause the VM",
+    "resume": "resume the VM",
+    "resume_paused": "resume the VM paused",
+    "pause": "pause the VM",
+    "suspend": "suspend the VM",
+    "hard_shutdown": "hard shut down the VM",
 }
 
 
 # ---------------------------------------------------------------------- pure helpers
 def rescue_vms_of(snap: PoolSnapshot, vm_uuid: str) -> list[tuple[str, Record]]:
     """The rescue VM(s) made for the VM with ``vm_uuid`` (marked in other_config)."""
-    found = [(r, v) for r, v in snap.of("VM").items()
-             if (v.get("other_config") or {}).get(RESCUE_OF_KEY) == vm_uuid]
+    found = [(r, v) for r, v in snap.of("VM").items() if (v.get("other_config") or {}).get(RESCUE_OF_KEY) == vm_uuid]
     return sorted(found, key=lambda item: str(item[1].get("name_label", "")))
 
 
@@ -84,8 +88,11 @@ def start_block(rec: Record) -> str | None:
 
 def power_view(rec: Record, rescue: list[tuple[str, Record]]) -> dict[str, Any]:
     """What ``--diff`` shows: the power state, the boot lock and the rescue VM."""
-    return {"power_state": power_state(rec), "start_blocked": start_block(rec),
-            "rescue_vm": str(rescue[0][1].get("name_label")) if rescue else None}
+    return {
+        "power_state": power_state(rec),
+        "start_blocked": start_block(rec),
+        "rescue_vm": str(rescue[0][1].get("name_label")) if rescue else None,
+    }
 
 
 def predict_vm(vm: dict[str, Any], state: str, blocked: bool | None = None) -> dict[str, Any]:
@@ -161,12 +168,18 @@ class PowerPlanner:
         if not steps:
             return
         if self.rescue and target != "halted":
-            raise Conflict("VM %r is rescued by %r; use state=unrescued before powering it on" % (
-                self.vm["name"], self.rescue[0][1].get("name_label")), code="VM_RESCUED")
+            raise Conflict(
+                "VM %r is rescued by %r; use state=unrescued before powering it on"
+                % (self.vm["name"], self.rescue[0][1].get("name_label")),
+                code="VM_RESCUED",
+            )
         for step in steps:
             if step == "shutdown":
-                text = "hard shut down the VM" if p["force"] else (
-                    "shut down the VM cleanly (hard after %ss)" % p["shutdown_timeout"])
+                text = (
+                    "hard shut down the VM"
+                    if p["force"]
+                    else ("shut down the VM cleanly (hard after %ss)" % p["shutdown_timeout"])
+                )
             else:
                 text = STEP_TEXT[step]
             cs.add(step, text, _bind(b.run_step, ref, step, p["timeout"], p["shutdown_timeout"], p["force"]))
@@ -175,15 +188,22 @@ class PowerPlanner:
 
     def _plan_restart(self, cs: ChangeSet) -> None:
         if self.current != "running":
-            raise Conflict("cannot restart VM %r: it is %s, and state=restarted needs a running VM (use "
-                           "state=running to start it)" % (self.vm["name"], self.current), code="VM_BAD_POWER_STATE")
+            raise Conflict(
+                "cannot restart VM %r: it is %s, and state=restarted needs a running VM (use "
+                "state=running to start it)" % (self.vm["name"], self.current),
+                code="VM_BAD_POWER_STATE",
+            )
         kind = "hard" if self.p["force"] else self.p["reboot_type"]
 
         def reboot() -> None:
             self.reboot_used = self.b.reboot(self.ref, kind, self.p["timeout"])
 
-        cs.add("reboot", "hard reboot the VM" if kind == "hard" else
-               "reboot the VM cleanly (hard after %ss)" % self.p["timeout"], reboot, params={"reboot_type": kind})
+        cs.add(
+            "reboot",
+            "hard reboot the VM" if kind == "hard" else "reboot the VM cleanly (hard after %ss)" % self.p["timeout"],
+            reboot,
+            params={"reboot_type": kind},
+        )
         cs.update_after(["restarted"], kind)
 
     # rescue --------------------------------------------------------------
@@ -196,35 +216,59 @@ class PowerPlanner:
         vdi = root_vdi(self.snap, self.rec)
         if vdi is None:
             raise Conflict("VM %r has no disk at userdevice 0 to rescue" % self.vm["name"], code="VM_NO_ROOT_DISK")
-        candidates = {r: v for r, v in self.snap.of("VM").items()
-                      if vm_kind_ok(v, templates=True, snapshots=True) and r != self.ref}
+        candidates = {
+            r: v
+            for r, v in self.snap.of("VM").items()
+            if vm_kind_ok(v, templates=True, snapshots=True) and r != self.ref
+        }
         tref, trec = resolve(candidates, self.p["rescue_template"], "VM or template", "rescue_template")
         name = "%s%s" % (self.vm["name"], RESCUE_SUFFIX)
         device = rescue_device(self.snap, trec)
         provision = bool(trec.get("is_a_template")) and bool(template_provision_disks(trec))
-        self._rescue_args = {"template": tref, "trec": trec, "name": name, "vdi": vdi, "device": device,
-                             "provision": provision}
+        self._rescue_args = {
+            "template": tref,
+            "trec": trec,
+            "name": name,
+            "vdi": vdi,
+            "device": device,
+            "provision": provision,
+        }
         if self.current != "halted":
-            cs.add("halt", "hard shut down the VM" if self.p["force"] else
-                   "shut down the VM cleanly (hard after %ss)" % self.p["shutdown_timeout"])
+            cs.add(
+                "halt",
+                "hard shut down the VM"
+                if self.p["force"]
+                else "shut down the VM cleanly (hard after %ss)" % self.p["shutdown_timeout"],
+            )
         blocked = start_block(self.rec)
         if blocked is None:
             cs.add("block_start", "block the VM's start operation (%r)" % RESCUE_BLOCK_REASON)
-        cs.add("create_rescue_vm", "clone %r as %r" % (trec.get("name_label"), name),
-               params={"template": trec.get("uuid")})
+        cs.add(
+            "create_rescue_vm", "clone %r as %r" % (trec.get("name_label"), name), params={"template": trec.get("uuid")}
+        )
         if provision:
             cs.add("provision", "provision the rescue VM's own disks")
         root = next(d for d in self.vm["disks"] if d["userdevice"] == 0)
-        cs.add("attach_root_disk", "attach the VM's root disk (VDI %s) to the rescue VM as userdevice %d, "
-               "not bootable" % (root["vdi_uuid"], device), params={"userdevice": device})
+        cs.add(
+            "attach_root_disk",
+            "attach the VM's root disk (VDI %s) to the rescue VM as userdevice %d, "
+            "not bootable" % (root["vdi_uuid"], device),
+            params={"userdevice": device},
+        )
         if self.vm["networks"]:
             cs.add("networks", "connect the rescue VM to the VM's networks")
         cs.add("start_rescue_vm", "start the rescue VM")
         cs.set_after({"power_state": "halted", "start_blocked": blocked or RESCUE_BLOCK_REASON, "rescue_vm": name})
         self.predicted = predict_vm(self.vm, "halted", blocked=True)
         disk = dict(root, userdevice=device, bootable=False, attached=True)
-        self.rescue_predicted = {"uuid": NEW, "name": name, "power_state": "running", "is_template": False,
-                                 "other_config": {RESCUE_OF_KEY: self.uuid}, "disks": [disk]}
+        self.rescue_predicted = {
+            "uuid": NEW,
+            "name": name,
+            "power_state": "running",
+            "is_template": False,
+            "other_config": {RESCUE_OF_KEY: self.uuid},
+            "disks": [disk],
+        }
 
     def apply_rescue(self, undo: UndoStack) -> str:
         """Run the rescue under ``undo`` (each step registers its reverse); returns the rescue VM's ref."""
@@ -261,8 +305,13 @@ class PowerPlanner:
                 vif = self.snap.get("VIF", vif_ref) or {}
                 if vif and str(vif.get("device")) not in used:
                     # nova's rescue spawns with the instance's network_info: same networks, same MACs
-                    b.devices.create_vif(new, vif["network"], int(vif.get("device", 0)), vif.get("MAC") or None,
-                                         int(vif.get("MTU") or 1500))
+                    b.devices.create_vif(
+                        new,
+                        vif["network"],
+                        int(vif.get("device", 0)),
+                        vif.get("MAC") or None,
+                        int(vif.get("MTU") or 1500),
+                    )
         with _step(undo, "start_rescue_vm"):
             b.power_on(new, p["timeout"])
         return str(new)
@@ -274,13 +323,20 @@ class PowerPlanner:
             return
         keep = attached_vdis(self.snap, self.rec)
         for rref, rrec in self.rescue:
-            cs.add("destroy_rescue_vm", "hard shut down and destroy rescue VM %r with its own disks, detaching "
-                   "(not destroying) the VM's disk" % rrec.get("name_label"),
-                   _bind(destroy_rescue_vm, self.b, rref, keep), params={"uuid": rrec.get("uuid")})
+            cs.add(
+                "destroy_rescue_vm",
+                "hard shut down and destroy rescue VM %r with its own disks, detaching "
+                "(not destroying) the VM's disk" % rrec.get("name_label"),
+                _bind(destroy_rescue_vm, self.b, rref, keep),
+                params={"uuid": rrec.get("uuid")},
+            )
         blocked: str | None = start_block(self.rec)
         if ours:
-            cs.add("unblock_start", "unblock the VM's start operation",
-                   _bind(self.b.conn.call, "VM.remove_from_blocked_operations", self.ref, "start"))
+            cs.add(
+                "unblock_start",
+                "unblock the VM's start operation",
+                _bind(self.b.conn.call, "VM.remove_from_blocked_operations", self.ref, "start"),
+            )
             blocked = None
         state = self.current
         if state == "halted" and blocked is None:

@@ -157,8 +157,7 @@ class XenAPIConnection:
     def login(self) -> None:
         try:
             self.api_calls += 1
-            self._session.xenapi.login_with_password(self._username, self._password or "", "2.21",
-                                                     "virtops.compute")
+            self._session.xenapi.login_with_password(self._username, self._password or "", "2.21", "virtops.compute")
         except Exception as exc:
             details = failure_details(exc)
             if details and details[0] == "SESSION_AUTHENTICATION_FAILED":
@@ -198,8 +197,9 @@ class XenAPIConnection:
         if self._sleep is not None:
             kwargs["sleep"] = self._sleep
         try:
-            return retry(once, lambda e: is_transient(e, read_only), attempts=attempts, base_delay=0.25,
-                         max_delay=2.0, **kwargs)
+            return retry(
+                once, lambda e: is_transient(e, read_only), attempts=attempts, base_delay=0.25, max_delay=2.0, **kwargs
+            )
         except Exception as exc:
             raise translate(exc, method) from None
 

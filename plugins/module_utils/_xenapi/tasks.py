@@ -61,8 +61,9 @@ class TaskRunner:
         if status == "cancelled":
             raise TaskFailed("%s was cancelled" % label, code="TASK_CANCELLED", step=label)
         code = info[0] if info else "TASK_FAILED"
-        raise BackendError("%s failed: %s" % (label, describe_failure(code, info[1:])), code=code,
-                           details=info[1:], step=label)
+        raise BackendError(
+            "%s failed: %s" % (label, describe_failure(code, info[1:])), code=code, details=info[1:], step=label
+        )
 
     def _finished(self, task: str) -> dict | None:
         record = self.conn.call("task.get_record", task, read_only=True)

@@ -24,8 +24,9 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
         ci = spec.cloud_init
         if ci is None:  # only called when cloud_init is set
             raise ValueError("cloud_init is not set")
-        return build_config_drive(ci.user_data, ci.meta_data, ci.network_config, fmt=ci.fmt,
-                                  instance_id=instance_id, hostname=hostname)
+        return build_config_drive(
+            ci.user_data, ci.meta_data, ci.network_config, fmt=ci.fmt, instance_id=instance_id, hostname=hostname
+        )
 
     planner = VMPlanner(backend, spec, snap, config_drive if spec.cloud_init else None)
     cs, ref = planner.plan()

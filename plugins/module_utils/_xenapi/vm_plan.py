@@ -73,18 +73,23 @@ class Resolved:
         self.networks: dict[int, str] = {}
         for i, n in enumerate(spec.networks or []):
             self.networks[n.device] = resolve(snap.of("network"), n.network, "network", "networks[%d].network" % i)[0]
-        self.home_server = resolve(snap.of("host"), spec.home_server, "host", "home_server")[0] \
-            if spec.home_server else None
+        self.home_server = (
+            resolve(snap.of("host"), spec.home_server, "host", "home_server")[0] if spec.home_server else None
+        )
         self.iso: str | None = None
         if spec.cdrom and spec.cdrom.get("iso"):
             iso_vdis = {r: v for r, v in snap.of("VDI").items() if _on_iso_sr(snap, v)}
             self.iso = resolve(iso_vdis, spec.cdrom["iso"], "ISO", "cdrom.iso")[0]
-        self.ci_sr = resolve(srs, spec.cloud_init.sr, "SR", "cloud_init.sr")[0] \
-            if spec.cloud_init and spec.cloud_init.sr else None
+        self.ci_sr = (
+            resolve(srs, spec.cloud_init.sr, "SR", "cloud_init.sr")[0]
+            if spec.cloud_init and spec.cloud_init.sr
+            else None
+        )
         self.template: tuple[str, Record] | None = None
         if spec.template:
-            templates = {r: v for r, v in snap.of("VM").items() if v.get("is_a_template") and
-                         not v.get("is_control_domain")}
+            templates = {
+                r: v for r, v in snap.of("VM").items() if v.get("is_a_template") and not v.get("is_control_domain")
+            }
             found = pick_one(match_records(templates, spec.template), "template %r" % spec.template)
             if found is None:
                 raise InvalidInput("template", "no template named or with uuid %r" % spec.template)
@@ -115,16 +120,27 @@ def template_provision_disks(template: Record) -> list[dict[str, Any]]:
         return []
     out = []
     for disk in root.iter("disk"):
-        out.append({"userdevice": int(disk.get("device", "0")), "size": int(disk.get("size", "0")),
-                    "bootable": disk.get("bootable") == "true", "sr": disk.get("sr") or ""})
+        out.append(
+            {
+                "userdevice": int(disk.get("device", "0")),
+                "size": int(disk.get("size", "0")),
+                "bootable": disk.get("bootable") == "true",
+                "sr": disk.get("sr") or "",
+            }
+        )
     return out
 
 
 class VMPlanner:
     """Plans (and, through operation closures, applies) one VM's desired state."""
 
-    def __init__(self, backend: Any, spec: VMSpec, snap: PoolSnapshot,
-                 config_drive: Callable[[str, str], tuple[bytes, str]] | None = None) -> None:
+    def __init__(
+        self,
+        backend: Any,
+        spec: VMSpec,
+        snap: PoolSnapshot,
+        config_drive: Callable[[str, str], tuple[bytes, str]] | None = None,
+    ) -> None:
         self.backend = backend
         self.spec = spec
         self.snap = snap
@@ -153,10 +169,12 @@ class VMPlanner:
         ref, rec = found
         cs = ChangeSet(vm_facts(self.snap, ref, rec))
         b, s = self.backend, self.spec
-        cs.add("destroy", "halt the VM if needed and destroy it%s" % (
-            "" if s.keep_disks else " with its own disks"),
+        cs.add(
+            "destroy",
+            "halt the VM if needed and destroy it%s" % ("" if s.keep_disks else " with its own disks"),
             lambda: b.destroy(ref, rec, self.snap, s.timeout, s.shutdown_timeout, keep_disks=s.keep_disks),
-            params={"keep_disks": s.keep_disks})
+            params={"keep_disks": s.keep_disks},
+        )
         cs.set_after(None)
         return cs
 
@@ -170,9 +188,17 @@ class VMPlanner:
         virtual = self._virtual_facts(template[1] if template else None)
         if template:
             how = "copy" if self.res.sr else "clone"
-            cs.add("create", "%s template %r as %r%s" % (how, template[1].get("name_label"), s.name,
-                   " to SR %r" % self.res.name_of("SR", self.res.sr) if self.res.sr else ""),
-                   params={"template": template[1].get("uuid"), "method": how})
+            cs.add(
+                "create",
+                "%s template %r as %r%s"
+                % (
+                    how,
+                    template[1].get("name_label"),
+                    s.name,
+                    " to SR %r" % self.res.name_of("SR", self.res.sr) if self.res.sr else "",
+                ),
+                params={"template": template[1].get("uuid"), "method": how},
+            )
             if template_provision_disks(template[1]):
                 cs.add("provision", "provision the template's disks")
         else:
@@ -230,8 +256,9 @@ class VMPlanner:
 
         # --- fields that need a halted VM
         if s.vcpus is not None and s.vcpus != cur.get("vcpus"):
-            halt_fields.append(("set vcpus %s -> %s" % (cur.get("vcpus"), s.vcpus),
-                                lambda: b.set_vcpus(ref, s.vcpus), "set_vcpus"))
+            halt_fields.append(
+                ("set vcpus %s -> %s" % (cur.get("vcpus"), s.vcpus), lambda: b.set_vcpus(ref, s.vcpus), "set_vcpus")
+            )
             after["vcpus"] = s.vcpus
             after["vcpus_max"] = s.vcpus
         want_platform = dict(cur.get("platform", {}))
@@ -249,30 +276,57 @@ class VMPlanner:
             after["platform"] = want_platform
             after["cores_per_socket"] = int(want_platform.get("cores-per-socket", 1) or 1)
         if s.memory is not None and s.memory // MiB != cur.get("memory_mib"):
-            halt_fields.append(("set memory %sMiB -> %s" % (cur.get("memory_mib"), format_size(s.memory)),
-                                lambda: b.set_memory(ref, s.memory), "set_memory"))
+            halt_fields.append(
+                (
+                    "set memory %sMiB -> %s" % (cur.get("memory_mib"), format_size(s.memory)),
+                    lambda: b.set_memory(ref, s.memory),
+                    "set_memory",
+                )
+            )
             after["memory_mib"] = s.memory // MiB
         boot = dict(cur.get("boot", {}))
         if s.firmware and s.firmware != boot.get("firmware"):
-            halt_fields.append(("set firmware %s -> %s" % (boot.get("firmware"), s.firmware),
-                                lambda: b.set_boot(ref, firmware=s.firmware), "set_firmware"))
+            halt_fields.append(
+                (
+                    "set firmware %s -> %s" % (boot.get("firmware"), s.firmware),
+                    lambda: b.set_boot(ref, firmware=s.firmware),
+                    "set_firmware",
+                )
+            )
             after.setdefault("boot", {})["firmware"] = s.firmware
         if s.is_template is not None and s.is_template != cur.get("is_template"):
-            halt_fields.append(("mark as %s" % ("template" if s.is_template else "VM"),
-                                vmcall("VM.set_is_a_template", s.is_template), "set_is_template"))
+            halt_fields.append(
+                (
+                    "mark as %s" % ("template" if s.is_template else "VM"),
+                    vmcall("VM.set_is_a_template", s.is_template),
+                    "set_is_template",
+                )
+            )
             after["is_template"] = s.is_template
 
         # --- fields that can change in any power state
         if s.boot_order and s.boot_order != boot.get("order"):
-            live.append(("set_boot_order", "set boot order %r -> %r" % (boot.get("order"), s.boot_order),
-                         lambda: b.set_boot(ref, order=s.boot_order), {}))
+            live.append(
+                (
+                    "set_boot_order",
+                    "set boot order %r -> %r" % (boot.get("order"), s.boot_order),
+                    lambda: b.set_boot(ref, order=s.boot_order),
+                    {},
+                )
+            )
             after.setdefault("boot", {})["order"] = s.boot_order
         if s.description is not None and s.description != cur.get("description"):
             live.append(("set_description", "set description", vmcall("VM.set_name_description", s.description), {}))
             after["description"] = s.description
         if s.home_server and self.res.name_of("host", self.res.home_server) != cur.get("home_server"):
-            live.append(("set_home_server", "set home server %r" % s.home_server,
-                         vmcall("VM.set_affinity", self.res.home_server), {}))
+            live.append(
+                (
+                    "set_home_server",
+                    "set home server %r" % s.home_server,
+                    vmcall("VM.set_affinity", self.res.home_server),
+                    {},
+                )
+            )
             after["home_server"] = self.res.name_of("host", self.res.home_server)
         if s.tags is not None and s.tags != sorted(cur.get("tags", [])):
             live.append(("set_tags", "set tags %s" % s.tags, vmcall("VM.set_tags", s.tags), {}))
@@ -283,8 +337,14 @@ class VMPlanner:
                 merged = dict(cur.get(key, {}))
                 merged.update(wanted)
                 if merged != cur.get(key, {}):
-                    live.append(("set_" + key, "set %s %s" % (key, _changed_keys(cur.get(key, {}), merged)),
-                                 vmcall(method, merged), {}))
+                    live.append(
+                        (
+                            "set_" + key,
+                            "set %s %s" % (key, _changed_keys(cur.get(key, {}), merged)),
+                            vmcall(method, merged),
+                            {},
+                        )
+                    )
                     after[key] = merged
         if s.bootable is not None and s.bootable != cur.get("bootable", True):
             if s.bootable:
@@ -317,9 +377,13 @@ class VMPlanner:
         # --- order: [halt] halted-only fields, devices, live fields, power
         tmo, sdt = s.timeout, s.shutdown_timeout
         if cycling:
-            cs.add("shutdown", "shut the VM down (clean, then hard after %ss) to apply: %s"
-                   % (sdt, ", ".join(halt_needed + device_halt)),
-                   lambda: b.power_off(ref, tmo, sdt, power), needs_halt=True)
+            cs.add(
+                "shutdown",
+                "shut the VM down (clean, then hard after %ss) to apply: %s"
+                % (sdt, ", ".join(halt_needed + device_halt)),
+                lambda: b.power_off(ref, tmo, sdt, power),
+                needs_halt=True,
+            )
         for desc, run, name in halt_fields:
             cs.add(name, desc, run, needs_halt=True)
         for name, desc, run, params in dev_ops + live:
@@ -329,8 +393,9 @@ class VMPlanner:
             start_from = "halted"
         steps = b.transition_steps(start_from, target)
         for step in steps:
-            cs.add("power_" + step, "power: %s" % step.replace("_", " "),
-                   (lambda st=step: b.run_step(ref, st, tmo, sdt)))
+            cs.add(
+                "power_" + step, "power: %s" % step.replace("_", " "), (lambda st=step: b.run_step(ref, st, tmo, sdt))
+            )
         after["power_state"] = target
         if target != "running":
             for nic in after.get("networks", []):
@@ -339,8 +404,16 @@ class VMPlanner:
         cs.set_after(after)
 
     # ------------------------------------------------------------------ devices
-    def _plan_devices(self, cur: dict[str, Any], after: dict[str, Any], ref: str | None, refs: Refs,
-                      live: bool, device_halt: list[str], creating: bool) -> list[tuple[str, str, Any, dict[str, Any]]]:
+    def _plan_devices(
+        self,
+        cur: dict[str, Any],
+        after: dict[str, Any],
+        ref: str | None,
+        refs: Refs,
+        live: bool,
+        device_halt: list[str],
+        creating: bool,
+    ) -> list[tuple[str, str, Any, dict[str, Any]]]:
         ops: list[tuple[str, str, Any, dict[str, Any]]] = []
         s, b, res = self.spec, self.backend, self.res
         dv = b.devices if b is not None else None
@@ -355,27 +428,48 @@ class VMPlanner:
                 if have is not None:
                     vbd, vdi = refs.disks.get(d.userdevice, (NULL_REF, NULL_REF))
                     if d.size is not None and d.size < have["size"]:
-                        raise InvalidInput(param + ".size", "shrinking disk %d from %s to %s is not supported"
-                                           % (d.userdevice, format_size(have["size"]), format_size(d.size)))
+                        raise InvalidInput(
+                            param + ".size",
+                            "shrinking disk %d from %s to %s is not supported"
+                            % (d.userdevice, format_size(have["size"]), format_size(d.size)),
+                        )
                     if d.sr and res.uuid_of("SR", res.disk_srs[d.userdevice]) != have.get("sr_uuid"):
-                        raise InvalidInput(param + ".sr", "disk %d is on SR %r; moving an existing disk to another "
-                                           "SR is not supported" % (d.userdevice, have.get("sr")))
+                        raise InvalidInput(
+                            param + ".sr",
+                            "disk %d is on SR %r; moving an existing disk to another "
+                            "SR is not supported" % (d.userdevice, have.get("sr")),
+                        )
                     if d.size is not None and d.size > have["size"]:
                         online = live and have.get("attached", False)
                         desc = "grow disk %d %s -> %s" % (d.userdevice, format_size(have["size"]), format_size(d.size))
-                        ops.append(("resize_disk", desc + (" (online)" if online else ""),
-                            (lambda v=vdi, sz=d.size, o=online: dv.resize_vdi(v, sz, o)),
-                            {"userdevice": d.userdevice}))
+                        ops.append(
+                            (
+                                "resize_disk",
+                                desc + (" (online)" if online else ""),
+                                (lambda v=vdi, sz=d.size, o=online: dv.resize_vdi(v, sz, o)),
+                                {"userdevice": d.userdevice},
+                            )
+                        )
                         after_disks[d.userdevice]["size"] = d.size
                     if d.name and d.name != have.get("name"):
-                        ops.append(("rename_disk", "rename disk %d to %r" % (d.userdevice, d.name),
-                                    (lambda v=vdi, n=d.name: b.conn.call("VDI.set_name_label", v, n)),
-                                    {"userdevice": d.userdevice}))
+                        ops.append(
+                            (
+                                "rename_disk",
+                                "rename disk %d to %r" % (d.userdevice, d.name),
+                                (lambda v=vdi, n=d.name: b.conn.call("VDI.set_name_label", v, n)),
+                                {"userdevice": d.userdevice},
+                            )
+                        )
                         after_disks[d.userdevice]["name"] = d.name
                     if d.bootable is not None and d.bootable != have.get("bootable"):
-                        ops.append(("set_disk_bootable", "set disk %d bootable=%s" % (d.userdevice, d.bootable),
-                                    (lambda v=vbd, bt=d.bootable: b.conn.call("VBD.set_bootable", v, bt)),
-                                    {"userdevice": d.userdevice}))
+                        ops.append(
+                            (
+                                "set_disk_bootable",
+                                "set disk %d bootable=%s" % (d.userdevice, d.bootable),
+                                (lambda v=vbd, bt=d.bootable: b.conn.call("VBD.set_bootable", v, bt)),
+                                {"userdevice": d.userdevice},
+                            )
+                        )
                         after_disks[d.userdevice]["bootable"] = d.bootable
                     continue
                 if d.size is None:
@@ -385,22 +479,49 @@ class VMPlanner:
                     raise InvalidInput(param + ".sr", "no SR given and the pool has no default SR")
                 name = d.name or "%s %d" % (s.name or cur.get("name") or "disk", d.userdevice)
                 bootable = d.bootable if d.bootable is not None else (d.userdevice == 0 and not current_disks)
-                ops.append(("add_disk", "add disk %d (%s on SR %r)%s" % (
-                    d.userdevice, format_size(d.size), res.name_of("SR", sr_ref), ", hot-plugged" if live else ""),
-                    (lambda dd=d, sr=sr_ref, nm=name, bt=bootable: b.add_disk(ref, sr, nm, dd.size, dd.userdevice,
-                                                                            bt, live)),
-                    {"userdevice": d.userdevice}))
+                ops.append(
+                    (
+                        "add_disk",
+                        "add disk %d (%s on SR %r)%s"
+                        % (
+                            d.userdevice,
+                            format_size(d.size),
+                            res.name_of("SR", sr_ref),
+                            ", hot-plugged" if live else "",
+                        ),
+                        (
+                            lambda dd=d, sr=sr_ref, nm=name, bt=bootable: b.add_disk(
+                                ref, sr, nm, dd.size, dd.userdevice, bt, live
+                            )
+                        ),
+                        {"userdevice": d.userdevice},
+                    )
+                )
                 after_disks[d.userdevice] = {
-                    "userdevice": d.userdevice, "name": name, "size": d.size, "sr": res.name_of("SR", sr_ref),
-                    "sr_uuid": res.uuid_of("SR", sr_ref), "vdi_uuid": NEW, "type": "user", "mode": "RW",
-                    "bootable": bootable, "attached": live}
+                    "userdevice": d.userdevice,
+                    "name": name,
+                    "size": d.size,
+                    "sr": res.name_of("SR", sr_ref),
+                    "sr_uuid": res.uuid_of("SR", sr_ref),
+                    "vdi_uuid": NEW,
+                    "type": "user",
+                    "mode": "RW",
+                    "bootable": bootable,
+                    "attached": live,
+                }
             if s.remove_unmanaged_disks:
                 wanted = {d.userdevice for d in s.disks}
                 for dev in sorted(set(current_disks) - wanted):
                     vbd, vdi = refs.disks.get(dev, (NULL_REF, NULL_REF))
                     attached = live and current_disks[dev].get("attached", False)
-                    ops.append(("remove_disk", "remove unmanaged disk %d (%s)" % (dev, current_disks[dev]["name"]),
-                                (lambda v=vbd, vd=vdi, a=attached: b.remove_disk(v, vd, a)), {"userdevice": dev}))
+                    ops.append(
+                        (
+                            "remove_disk",
+                            "remove unmanaged disk %d (%s)" % (dev, current_disks[dev]["name"]),
+                            (lambda v=vbd, vd=vdi, a=attached: b.remove_disk(v, vd, a)),
+                            {"userdevice": dev},
+                        )
+                    )
                     after_disks.pop(dev, None)
         after["disks"] = [after_disks[k] for k in sorted(after_disks)]
 
@@ -425,26 +546,59 @@ class VMPlanner:
                     vif = refs.vifs.get(n.device, NULL_REF)
                     mac = n.mac or have.get("mac")
                     was_attached = live and bool(have.get("attached"))
-                    ops.append(("replace_nic", "replace NIC %d (%s)" % (n.device, ", ".join(reasons)),
-                                (lambda v=vif, nn=n, nr=net_ref, m=mac, a=was_attached:
-                                 b.replace_nic(ref, v, nr, nn.device, m, nn.mtu, a, live)), {"device": n.device}))
-                    after_nics[n.device].update({"network": net_name, "network_uuid": net_uuid, "mac": mac,
-                                                 "mtu": n.mtu or have.get("mtu"), "attached": live})
+                    ops.append(
+                        (
+                            "replace_nic",
+                            "replace NIC %d (%s)" % (n.device, ", ".join(reasons)),
+                            (
+                                lambda v=vif, nn=n, nr=net_ref, m=mac, a=was_attached: b.replace_nic(
+                                    ref, v, nr, nn.device, m, nn.mtu, a, live
+                                )
+                            ),
+                            {"device": n.device},
+                        )
+                    )
+                    after_nics[n.device].update(
+                        {
+                            "network": net_name,
+                            "network_uuid": net_uuid,
+                            "mac": mac,
+                            "mtu": n.mtu or have.get("mtu"),
+                            "attached": live,
+                        }
+                    )
                     continue
-                ops.append(("add_nic", "add NIC %d on %r%s" % (n.device, net_name, ", hot-plugged" if live else ""),
-                            (lambda nn=n, nr=net_ref: b.add_nic(ref, nr, nn.device, nn.mac, nn.mtu, live)),
-                            {"device": n.device}))
-                after_nics[n.device] = {"device": n.device, "network": net_name, "network_uuid": net_uuid,
-                                        "mac": n.mac or NEW, "mtu": n.mtu or 1500, "attached": live,
-                                        "ipv4": [], "ipv6": []}
+                ops.append(
+                    (
+                        "add_nic",
+                        "add NIC %d on %r%s" % (n.device, net_name, ", hot-plugged" if live else ""),
+                        (lambda nn=n, nr=net_ref: b.add_nic(ref, nr, nn.device, nn.mac, nn.mtu, live)),
+                        {"device": n.device},
+                    )
+                )
+                after_nics[n.device] = {
+                    "device": n.device,
+                    "network": net_name,
+                    "network_uuid": net_uuid,
+                    "mac": n.mac or NEW,
+                    "mtu": n.mtu or 1500,
+                    "attached": live,
+                    "ipv4": [],
+                    "ipv6": [],
+                }
             if s.remove_unmanaged_networks:
                 wanted = {n.device for n in s.networks}
                 for dev in sorted(set(current_nics) - wanted):
                     vif = refs.vifs.get(dev, NULL_REF)
                     was_attached = live and bool(current_nics[dev].get("attached"))
-                    ops.append(("remove_nic", "remove unmanaged NIC %d" % dev,
-                                (lambda v=vif, a=was_attached:
-                                 b.remove_nic(v, a)), {"device": dev}))
+                    ops.append(
+                        (
+                            "remove_nic",
+                            "remove unmanaged NIC %d" % dev,
+                            (lambda v=vif, a=was_attached: b.remove_nic(v, a)),
+                            {"device": dev},
+                        )
+                    )
                     after_nics.pop(dev, None)
         after["networks"] = [after_nics[k] for k in sorted(after_nics)]
 
@@ -458,9 +612,14 @@ class VMPlanner:
                 if live:
                     device_halt.append("add a CD drive at userdevice %d" % dev)
                 content = " with %r" % s.cdrom["iso"] if want_iso else " (empty)"
-                ops.append(("add_cdrom", "add CD drive %d%s" % (dev, content),
-                            (lambda: b.devices.create_vbd(ref, want_iso, dev, "CD", "RO", False, want_iso is None)),
-                            {}))
+                ops.append(
+                    (
+                        "add_cdrom",
+                        "add CD drive %d%s" % (dev, content),
+                        (lambda: b.devices.create_vbd(ref, want_iso, dev, "CD", "RO", False, want_iso is None)),
+                        {},
+                    )
+                )
             else:
                 have_iso = None if have_cd.get("empty") else have_cd.get("vdi_uuid")
                 if have_iso != res.uuid_of("VDI", want_iso):
@@ -471,10 +630,13 @@ class VMPlanner:
                         run = partial(b.replace_cd_vbd, ref, cd_vbd, want_iso, dev)
                     action = "insert %r in" % s.cdrom["iso"] if want_iso else "eject"
                     ops.append(("change_cdrom", "%s CD %d" % (action, dev), run, {}))
-            after["cdrom"] = {"userdevice": dev, "iso": res.name_of("VDI", want_iso) if want_iso else None,
-                              "vdi_uuid": res.uuid_of("VDI", want_iso) if want_iso else None,
-                              "empty": want_iso is None,
-                              "attached": live or bool((have_cd or {}).get("attached"))}
+            after["cdrom"] = {
+                "userdevice": dev,
+                "iso": res.name_of("VDI", want_iso) if want_iso else None,
+                "vdi_uuid": res.uuid_of("VDI", want_iso) if want_iso else None,
+                "empty": want_iso is None,
+                "attached": live or bool((have_cd or {}).get("attached")),
+            }
 
         # config drive
         if s.cloud_init is not None and self.config_drive is not None:
@@ -490,11 +652,21 @@ class VMPlanner:
                 if have_cfg is None and live:
                     device_halt.append("add the config drive at userdevice %d" % ci.userdevice)
                 sr_ref = res.ci_sr or res.sr or self._default_disk_sr(cur, refs)
-                ops.append(("config_drive", "%s the config drive (%s, sha256 %s)" % (
-                    "regenerate" if have_cfg else "attach", ci.fmt, digest[:12]),
-                    (lambda o=old: b.attach_config_drive(ref, sr_ref, iso, digest, ci.userdevice, o, live)), {}))
-                after["config_drive"] = {"userdevice": ci.userdevice, "sha256": digest, "vdi_uuid": NEW,
-                                         "attached": live}
+                ops.append(
+                    (
+                        "config_drive",
+                        "%s the config drive (%s, sha256 %s)"
+                        % ("regenerate" if have_cfg else "attach", ci.fmt, digest[:12]),
+                        (lambda o=old: b.attach_config_drive(ref, sr_ref, iso, digest, ci.userdevice, o, live)),
+                        {},
+                    )
+                )
+                after["config_drive"] = {
+                    "userdevice": ci.userdevice,
+                    "sha256": digest,
+                    "vdi_uuid": NEW,
+                    "attached": live,
+                }
         return ops
 
     def _default_disk_sr(self, cur: dict[str, Any], refs: Refs) -> str | None:
@@ -509,10 +681,20 @@ class VMPlanner:
         """What a new VM will look like right after clone/copy + provision (for check mode)."""
         s = self.spec
         if template is None:
-            base: dict[str, Any] = {"VCPUs_at_startup": "1", "VCPUs_max": "1", "memory_static_max": str(1024 * MiB),
-                                    "HVM_boot_params": {"order": "cdn"}, "platform": {}, "other_config": {},
-                                    "xenstore_data": {}, "tags": [], "blocked_operations": {}, "VBDs": [],
-                                    "VIFs": [], "snapshots": []}
+            base: dict[str, Any] = {
+                "VCPUs_at_startup": "1",
+                "VCPUs_max": "1",
+                "memory_static_max": str(1024 * MiB),
+                "HVM_boot_params": {"order": "cdn"},
+                "platform": {},
+                "other_config": {},
+                "xenstore_data": {},
+                "tags": [],
+                "blocked_operations": {},
+                "VBDs": [],
+                "VIFs": [],
+                "snapshots": [],
+            }
             facts = vm_facts(self.snap, "", base)
         else:
             rec = dict(template)
@@ -525,15 +707,35 @@ class VMPlanner:
             if template_provision_disks(template):
                 sr_ref = self.res.sr or self.snap.default_sr()
                 for d in template_provision_disks(template):
-                    facts["disks"].append({
-                        "userdevice": d["userdevice"], "name": "%s %d" % (s.name, d["userdevice"]),
-                        "size": d["size"], "sr": self.res.name_of("SR", sr_ref),
-                        "sr_uuid": self.res.uuid_of("SR", sr_ref), "vdi_uuid": NEW, "type": "system", "mode": "RW",
-                        "bootable": d["bootable"], "attached": False})
+                    facts["disks"].append(
+                        {
+                            "userdevice": d["userdevice"],
+                            "name": "%s %d" % (s.name, d["userdevice"]),
+                            "size": d["size"],
+                            "sr": self.res.name_of("SR", sr_ref),
+                            "sr_uuid": self.res.uuid_of("SR", sr_ref),
+                            "vdi_uuid": NEW,
+                            "type": "system",
+                            "mode": "RW",
+                            "bootable": d["bootable"],
+                            "attached": False,
+                        }
+                    )
             for nic in facts["networks"]:
                 nic["mac"] = NEW
-        facts.update({"uuid": NEW, "name": s.name, "power_state": "halted", "is_template": False, "host": None,
-                      "snapshots": [], "ip": "", "ipv4": [], "ipv6": []})
+        facts.update(
+            {
+                "uuid": NEW,
+                "name": s.name,
+                "power_state": "halted",
+                "is_template": False,
+                "host": None,
+                "snapshots": [],
+                "ip": "",
+                "ipv4": [],
+                "ipv6": [],
+            }
+        )
         if s.description is None and template is not None:
             facts["description"] = template.get("name_description", "")
         return facts
@@ -542,4 +744,3 @@ class VMPlanner:
 def _changed_keys(before: dict[str, Any], after: dict[str, Any]) -> str:
     keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     return "(%s)" % ", ".join(keys)
-

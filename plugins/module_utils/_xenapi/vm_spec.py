@@ -122,16 +122,19 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
     """Validate everything that can be validated without the pool; errors name the parameter."""
     if not p.get("name") and not p.get("uuid"):
         raise InvalidInput("name", "one of name or uuid is required")
-    spec = VMSpec(name=p.get("name"), uuid=p.get("uuid"), state=p.get("state", "present"),
-                  power_state=p.get("power_state"))
+    spec = VMSpec(
+        name=p.get("name"), uuid=p.get("uuid"), state=p.get("state", "present"), power_state=p.get("power_state")
+    )
     spec.template = p.get("template")
     spec.sr = p.get("sr")
     spec.description = p.get("description")
     spec.vcpus = _positive(p.get("vcpus"), "vcpus", 256)
     spec.cores_per_socket = _positive(p.get("cores_per_socket"), "cores_per_socket", 256)
     if spec.vcpus and spec.cores_per_socket and spec.vcpus % spec.cores_per_socket:
-        raise InvalidInput("cores_per_socket", "vcpus (%d) must be a multiple of cores_per_socket (%d)"
-                           % (spec.vcpus, spec.cores_per_socket))
+        raise InvalidInput(
+            "cores_per_socket",
+            "vcpus (%d) must be a multiple of cores_per_socket (%d)" % (spec.vcpus, spec.cores_per_socket),
+        )
     if p.get("memory") is not None:
         spec.memory = parse_size(p["memory"], "memory", "MiB")
         if spec.memory < 16 * 1024 * 1024:
@@ -141,8 +144,10 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
     if boot.get("order") is not None:
         order = str(boot["order"]).lower()
         if not BOOT_ORDER_RE.match(order) or len(set(order)) != len(order):
-            raise InvalidInput("boot.order", "use the letters c (disk), d (CD) and n (network) once each, "
-                                             "e.g. 'cdn'; got %r" % boot["order"])
+            raise InvalidInput(
+                "boot.order",
+                "use the letters c (disk), d (CD) and n (network) once each, e.g. 'cdn'; got %r" % boot["order"],
+            )
         spec.boot_order = order
     spec.home_server = p.get("home_server")
     spec.is_template = p.get("is_template")
@@ -185,9 +190,14 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
         if not any(ci.get(k) is not None for k in ("user_data", "meta_data", "network_config")):
             raise InvalidInput("cloud_init", "give at least one of user_data, meta_data or network_config")
         claim(ci.get("userdevice", 4), "cloud_init.userdevice")
-        spec.cloud_init = CloudInitSpec(ci.get("user_data"), _serialize(ci.get("meta_data"), "cloud_init.meta_data"),
-                                        _serialize(ci.get("network_config"), "cloud_init.network_config"),
-                                        ci.get("format") or "nocloud", ci.get("userdevice", 4), ci.get("sr"))
+        spec.cloud_init = CloudInitSpec(
+            ci.get("user_data"),
+            _serialize(ci.get("meta_data"), "cloud_init.meta_data"),
+            _serialize(ci.get("network_config"), "cloud_init.network_config"),
+            ci.get("format") or "nocloud",
+            ci.get("userdevice", 4),
+            ci.get("sr"),
+        )
     if p.get("networks") is not None:
         spec.networks = []
         seen = set()

@@ -18,8 +18,9 @@ class SimControl:
 
     def _req(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + "/_control" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + "/_control" + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=self.timeout, context=self._ctx) as resp:
             return json.loads(resp.read() or b"null")
 
@@ -29,8 +30,16 @@ class SimControl:
     def reset_calls(self) -> None:
         self._req("POST", "/calls/reset", {})
 
-    def fault(self, method: str, error: list[str] | None = None, count: int | None = None, after: int = 0,
-              mode: str = "error", seconds: float = 0.0, status: int = 500) -> None:
+    def fault(
+        self,
+        method: str,
+        error: list[str] | None = None,
+        count: int | None = None,
+        after: int = 0,
+        mode: str = "error",
+        seconds: float = 0.0,
+        status: int = 500,
+    ) -> None:
         spec: dict[str, Any] = {"method": method, "mode": mode, "after": after}
         if error is not None:
             spec["error"] = error

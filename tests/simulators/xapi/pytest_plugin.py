@@ -43,6 +43,7 @@ class XapiSim:
         import xmlrpc.client
 
         import XenAPI
+
         target = url or self.url
         transport = None
         if target.startswith("https"):
@@ -59,11 +60,23 @@ def _reader(stream: Any, q: queue.Queue[str]) -> None:
 
 
 @contextlib.contextmanager
-def start_simulator(*args: str, timeout: float = 30.0, username: str = "root",
-                    password: str = "password") -> Iterator[XapiSim]:
+def start_simulator(
+    *args: str, timeout: float = 30.0, username: str = "root", password: str = "password"
+) -> Iterator[XapiSim]:
     """Run the simulator as a subprocess on port 0; always terminated on exit."""
-    cmd = [sys.executable, SIM_DIR, "--port", "0", "--username", username, "--password", password,
-           "--parent-pid", str(os.getpid()), *args]
+    cmd = [
+        sys.executable,
+        SIM_DIR,
+        "--port",
+        "0",
+        "--username",
+        username,
+        "--password",
+        password,
+        "--parent-pid",
+        str(os.getpid()),
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     try:
         q: queue.Queue[str] = queue.Queue()
@@ -81,8 +94,15 @@ def start_simulator(*args: str, timeout: float = 30.0, username: str = "root",
                 values[k] = v
         urls = [values["XAPI_URL"]] + [values[k] for k in sorted(values) if k.startswith("XAPI_URL_")]
         ca = values.get("XAPI_CA")
-        yield XapiSim(url=urls[0], control=SimControl(urls[0], cafile=ca), username=username, password=password,
-                      ca=ca, urls=urls, process=proc)
+        yield XapiSim(
+            url=urls[0],
+            control=SimControl(urls[0], cafile=ca),
+            username=username,
+            password=password,
+            ca=ca,
+            urls=urls,
+            process=proc,
+        )
     finally:
         if proc.poll() is None:
             proc.terminate()

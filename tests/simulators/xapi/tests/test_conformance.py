@@ -29,8 +29,9 @@ WIRE_PARAM_OVERRIDES = {
     "OTHER_OPERATION_IN_PROGRESS": 4,
 }
 
-pytestmark = pytest.mark.skipif(not (REF / "xenapi-current.json").exists(),
-                                reason=f"XenAPI reference not found at {REF} (set XAPI_REFERENCE_DIR)")
+pytestmark = pytest.mark.skipif(
+    not (REF / "xenapi-current.json").exists(), reason=f"XenAPI reference not found at {REF} (set XAPI_REFERENCE_DIR)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -141,9 +142,18 @@ def test_error_codes_match_reference(errors):
 def test_runtime_errors_have_reference_arity(errors):
     """The lifecycle module builds errors dynamically: check them too."""
     from xapi.xapisim import lifecycle
-    rec = {"power_state": "Running", "is_a_template": False, "is_a_snapshot": False, "is_default_template": False,
-           "other_config": {}, "is_control_domain": False, "blocked_operations": {}, "current_operations": {},
-           "platform": {}}
+
+    rec = {
+        "power_state": "Running",
+        "is_a_template": False,
+        "is_a_snapshot": False,
+        "is_default_template": False,
+        "other_config": {},
+        "is_control_domain": False,
+        "blocked_operations": {},
+        "current_operations": {},
+        "platform": {},
+    }
     e = lifecycle.check(rec, "OpaqueRef:x", "start")
     assert isinstance(e, XapiError)
     assert len(e.params) == len(errors["VM_BAD_POWER_STATE"]["params"])
@@ -151,22 +161,26 @@ def test_runtime_errors_have_reference_arity(errors):
 
 def test_lifecycle_table_matches_reference():
     from xapi.xapisim import lifecycle
+
     summary = json.loads((REF / "vm-lifecycle-summary.json").read_text())
     allowed = summary["vm_operation_allowed_power_states"]
     assert set(allowed) <= set(ENUMS["vm_operations"])
-    problems = [f"{op}: {lifecycle.POWER.get(op)} != {states}" for op, states in allowed.items()
-                if tuple(lifecycle.POWER.get(op, ())) != tuple(states)]
+    problems = [
+        f"{op}: {lifecycle.POWER.get(op)} != {states}"
+        for op, states in allowed.items()
+        if tuple(lifecycle.POWER.get(op, ())) != tuple(states)
+    ]
     assert not problems, "\n".join(problems)
     note = summary["notes"]["allowed_operations_field"]
-    ignored = {s.strip() for s in note[note.index("(") + 1:note.index(")")].split(",")}
+    ignored = {s.strip() for s in note[note.index("(") + 1 : note.index(")")].split(",")}
     assert ignored == lifecycle.IGNORED
 
 
 def test_relations_match_reference():
     from xapi.xapisim.model import RELATIONS
+
     rels = json.loads((REF / "xenapi-relations.json").read_text())["relations"]
-    theirs = {tuple(r["one"] + r["many"]) for r in rels
-              if r["one"][0] in FIELDS and r["many"][0] in FIELDS}
+    theirs = {tuple(r["one"] + r["many"]) for r in rels if r["one"][0] in FIELDS and r["many"][0] in FIELDS}
     ours = {(a, b.lstrip("_"), c, d) for a, b, c, d in RELATIONS}
     # task.session is a hidden field in xapi (not in the published record): kept internally as _session
     assert theirs - ours == {("VDI", "metadata_of_pool", "pool", "metadata_VDIs")} or theirs <= ours

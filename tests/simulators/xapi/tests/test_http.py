@@ -42,7 +42,10 @@ def raw_call(url, method, *params):
 def test_login_logout_and_errors(xapi):
     s = XenAPI.Session(xapi.url)
     assert failure(s.xenapi.login_with_password, "root", "wrong") == [
-        "SESSION_AUTHENTICATION_FAILED", "root", "Authentication failure"]
+        "SESSION_AUTHENTICATION_FAILED",
+        "root",
+        "Authentication failure",
+    ]
     s.xenapi.login_with_password(xapi.username, xapi.password, "1.0", "pytest")
     x = s.xenapi
     assert s.API_version == "2.21"
@@ -62,7 +65,7 @@ def test_login_logout_and_errors(xapi):
 def test_integers_as_strings_and_records(xapi):
     x = xapi.session().xenapi
     vms = x.VM.get_all_records_where('field "name__label"="db-01"')
-    (ref, rec), = vms.items()
+    ((ref, rec),) = vms.items()
     assert rec["memory_static_max"] == "4294967296" and rec["VCPUs_max"] == "4"
     assert rec["domid"] == "-1" and rec["snapshot_of"] == "OpaqueRef:NULL"
     assert isinstance(rec["snapshot_time"], xmlrpc.client.DateTime)
@@ -125,6 +128,7 @@ def test_event_from(xapi):
 
 def test_event_long_poll_does_not_block(xapi):
     import threading
+
     time.sleep(0.4)
     x1 = xapi.session().xenapi
     x2 = xapi.session().xenapi
@@ -144,8 +148,17 @@ def test_event_long_poll_does_not_block(xapi):
 def test_import_export_raw_vdi(xapi):
     x = xapi.session().xenapi
     sr = x.SR.get_by_name_label("Shared storage")[0]
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(4 << 20), "type": "user", "name_label": "img",
-                        "sharable": False, "read_only": False, "other_config": {}})
+    vdi = x.VDI.create(
+        {
+            "SR": sr,
+            "virtual_size": str(4 << 20),
+            "type": "user",
+            "name_label": "img",
+            "sharable": False,
+            "read_only": False,
+            "other_config": {},
+        }
+    )
     sid = xapi_session_id(xapi, x)
     data = bytes(range(256)) * 4096  # 1 MiB
     status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=raw", data)
@@ -181,8 +194,9 @@ def test_jsonrpc(xapi):
         req = {"method": method, "params": params, "id": 7}
         if v2:
             req["jsonrpc"] = "2.0"
-        r = urllib.request.Request(xapi.url + "/jsonrpc", data=json.dumps(req).encode(),
-                                   headers={"Content-Type": "application/json"})
+        r = urllib.request.Request(
+            xapi.url + "/jsonrpc", data=json.dumps(req).encode(), headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(r, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -314,23 +328,71 @@ def test_vm_create_full_record_and_devices(xapi):
     x = s.xenapi
     tmpl = x.VM.get_by_name_label("Other install media")[0]
     record = x.VM.get_record(tmpl)
-    record.update(name_label="from-record", is_a_template=False, other_config={}, VCPUs_max="2",
-                  VCPUs_at_startup="2", memory_static_max=str(1 << 30))
+    record.update(
+        name_label="from-record",
+        is_a_template=False,
+        other_config={},
+        VCPUs_max="2",
+        VCPUs_at_startup="2",
+        memory_static_max=str(1 << 30),
+    )
     vm = x.VM.create(record)
     rec = x.VM.get_record(vm)
     assert rec["power_state"] == "Halted" and rec["VBDs"] == [] and rec["VCPUs_max"] == "2"
     assert rec["metrics"] != "OpaqueRef:NULL" and rec["uuid"] != record["uuid"]
     sr = x.SR.get_by_name_label("Shared storage")[0]
-    vdi = x.VDI.create({"SR": sr, "virtual_size": str(1 << 30), "type": "user", "name_label": "d0",
-                        "sharable": False, "read_only": False, "other_config": {}})
-    x.VBD.create({"VM": vm, "VDI": vdi, "userdevice": "0", "bootable": True, "mode": "RW", "type": "Disk",
-                  "empty": False, "other_config": {}, "qos_algorithm_type": "", "qos_algorithm_params": {}})
-    cd = x.VBD.create({"VM": vm, "VDI": "OpaqueRef:NULL", "userdevice": "3", "bootable": False, "mode": "RO",
-                       "type": "CD", "empty": True, "other_config": {}, "qos_algorithm_type": "",
-                       "qos_algorithm_params": {}})
+    vdi = x.VDI.create(
+        {
+            "SR": sr,
+            "virtual_size": str(1 << 30),
+            "type": "user",
+            "name_label": "d0",
+            "sharable": False,
+            "read_only": False,
+            "other_config": {},
+        }
+    )
+    x.VBD.create(
+        {
+            "VM": vm,
+            "VDI": vdi,
+            "userdevice": "0",
+            "bootable": True,
+            "mode": "RW",
+            "type": "Disk",
+            "empty": False,
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
+        }
+    )
+    cd = x.VBD.create(
+        {
+            "VM": vm,
+            "VDI": "OpaqueRef:NULL",
+            "userdevice": "3",
+            "bootable": False,
+            "mode": "RO",
+            "type": "CD",
+            "empty": True,
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
+        }
+    )
     net = x.network.get_by_name_label("Pool-wide network associated with eth0")[0]
-    x.VIF.create({"VM": vm, "network": net, "device": "0", "MAC": "", "MTU": "1500", "other_config": {},
-                  "qos_algorithm_type": "", "qos_algorithm_params": {}})
+    x.VIF.create(
+        {
+            "VM": vm,
+            "network": net,
+            "device": "0",
+            "MAC": "",
+            "MTU": "1500",
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
+        }
+    )
     x.VBD.insert(cd, x.VDI.get_by_name_label("debian-12.iso")[0])
     x.VM.start(vm, False, False)
     deadline = time.time() + 3
@@ -351,16 +413,25 @@ def test_import_with_task_and_events_register(xapi):
     x = xapi.session().xenapi
     sid = xapi_session_id(xapi, x)
     sr = x.SR.get_by_name_label("Shared storage")[0]
-    vdi = x.VDI.create({"SR": sr, "virtual_size": "1048576", "type": "user", "name_label": "small",
-                        "sharable": False, "read_only": False, "other_config": {}})
+    vdi = x.VDI.create(
+        {
+            "SR": sr,
+            "virtual_size": "1048576",
+            "type": "user",
+            "name_label": "small",
+            "sharable": False,
+            "read_only": False,
+            "other_config": {},
+        }
+    )
     task = x.task.create("import", "")
     assert x.task.get_status(task) == "pending"
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}",
-                         b"y" * 2048)
+    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}", b"y" * 2048)
     assert status == 200 and x.task.get_status(task) == "success"
     task = x.task.create("import", "")
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}",
-                         b"y" * (2 << 20))
+    status, _ = http_req(
+        xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}", b"y" * (2 << 20)
+    )
     assert status == 400 and x.task.get_error_info(task)[0] == "VDI_TOO_SMALL"
     x.event.register(["vm"])
     vm = x.VM.get_by_name_label("db-01")[0]
@@ -377,8 +448,9 @@ def test_hash_ignores_guest_agent_timing(xapi):
 
 def test_parent_pid_watchdog():
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
-    proc = subprocess.Popen([sys.executable, SIM_DIR, "--port", "0", "--parent-pid", str(parent.pid)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, SIM_DIR, "--port", "0", "--parent-pid", str(parent.pid)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().startswith("XAPI_URL=")
         parent.wait()

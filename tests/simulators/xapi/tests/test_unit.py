@@ -76,9 +76,11 @@ def test_other_operation_in_progress(local):
     import threading
 
     from xapi.xapisim.api import dispatch
+
     vm = local.vm("db-01")
-    t = threading.Thread(target=lambda: dispatch(local.sim, local.pool, "VM.start", [local.session, vm, False,
-                                                                                      False], delay=0.5))
+    t = threading.Thread(
+        target=lambda: dispatch(local.sim, local.pool, "VM.start", [local.session, vm, False, False], delay=0.5)
+    )
     t.start()
     time.sleep(0.15)
     e = err(local, "VM.clone", vm, "x")
@@ -200,14 +202,50 @@ def test_vbd_vdi_vif_rules(local):
     assert err(local, "VDI.resize", iso, 1 << 40) == ["VDI_READONLY", iso]
     sr = local("VDI.get_SR", vdi)
     big = local("SR.get_physical_size", sr) * 2
-    assert err(local, "VDI.create", {"SR": sr, "virtual_size": str(big), "type": "user", "name_label": "x",
-                                     "sharable": False, "read_only": False, "other_config": {}})[0] == "SR_FULL"
-    new = local("VDI.create", {"SR": sr, "virtual_size": "1073741824", "type": "user", "name_label": "data",
-                               "sharable": False, "read_only": False, "other_config": {}})
+    assert (
+        err(
+            local,
+            "VDI.create",
+            {
+                "SR": sr,
+                "virtual_size": str(big),
+                "type": "user",
+                "name_label": "x",
+                "sharable": False,
+                "read_only": False,
+                "other_config": {},
+            },
+        )[0]
+        == "SR_FULL"
+    )
+    new = local(
+        "VDI.create",
+        {
+            "SR": sr,
+            "virtual_size": "1073741824",
+            "type": "user",
+            "name_label": "data",
+            "sharable": False,
+            "read_only": False,
+            "other_config": {},
+        },
+    )
     assert new in local("SR.get_VDIs", sr)
-    vbd = local("VBD.create", {"VM": vm, "VDI": new, "userdevice": "autodetect", "bootable": False, "mode": "RW",
-                               "type": "Disk", "empty": False, "other_config": {}, "qos_algorithm_type": "",
-                               "qos_algorithm_params": {}})
+    vbd = local(
+        "VBD.create",
+        {
+            "VM": vm,
+            "VDI": new,
+            "userdevice": "autodetect",
+            "bootable": False,
+            "mode": "RW",
+            "type": "Disk",
+            "empty": False,
+            "other_config": {},
+            "qos_algorithm_type": "",
+            "qos_algorithm_params": {},
+        },
+    )
     assert not local("VBD.get_currently_attached", vbd)
     local("VBD.plug", vbd)
     assert local("VBD.get_currently_attached", vbd)
@@ -218,8 +256,16 @@ def test_vbd_vdi_vif_rules(local):
     assert local("VDI.get_SR", clone) == sr
     local("VDI.set_name_label", clone, "renamed")
     net = local("network.get_by_name_label", "Pool-wide network associated with eth1")[0]
-    vif_rec = {"VM": vm, "network": net, "device": "1", "MAC": "zz", "MTU": "1500", "other_config": {},
-               "qos_algorithm_type": "", "qos_algorithm_params": {}}
+    vif_rec = {
+        "VM": vm,
+        "network": net,
+        "device": "1",
+        "MAC": "zz",
+        "MTU": "1500",
+        "other_config": {},
+        "qos_algorithm_type": "",
+        "qos_algorithm_params": {},
+    }
     assert err(local, "VIF.create", vif_rec) == ["MAC_INVALID", "zz"]
     vif_rec["MAC"] = ""
     vif = local("VIF.create", vif_rec)
@@ -255,15 +301,24 @@ def test_guest_metrics_and_counters(local):
 def test_query_language(local):
     vms = local("VM.get_all_records_where", 'field "name__label"="web-01"')
     assert [r["name_label"] for r in vms.values()] == ["web-01"]
-    both = local("VM.get_all_records_where",
-                 '(field "name__label"="web-01" or field "name_label"="db-01") and not field "is_a_template"="true"')
+    both = local(
+        "VM.get_all_records_where",
+        '(field "name__label"="web-01" or field "name_label"="db-01") and not field "is_a_template"="true"',
+    )
     assert sorted(r["name_label"] for r in both.values()) == ["db-01", "web-01"]
     assert len(local("VM.get_all_records_where", "true")) == len(local("VM.get_all"))
     assert local("VM.get_all_records_where", "false") == {}
     uuid = local("VM.get_uuid", local.vm("db-01"))
     assert len(local("VM.get_all_records_where", f'field "uuid"="{uuid}"')) == 1
-    assert len(local("VM.get_all_records_where",
-                     'field "memory__static_max"="4294967296" and field "is_control_domain"="false"')) == 1
+    assert (
+        len(
+            local(
+                "VM.get_all_records_where",
+                'field "memory__static_max"="4294967296" and field "is_control_domain"="false"',
+            )
+        )
+        == 1
+    )
     assert err(local, "VM.get_all_records_where", 'field "nonsense"="1"')[0] == "INTERNAL_ERROR"
     pred = compile_expr("VM", 'field "power_state"="Running" and field "is_control_domain"="false"')
     assert pred({"power_state": "Running", "is_control_domain": False})
@@ -271,6 +326,7 @@ def test_query_language(local):
 
 def test_many_vms_fast():
     from .conftest import Local
+
     t0 = time.perf_counter()
     loc = Local(extra_vms=5000)
     assert time.perf_counter() - t0 < 2.0
@@ -293,6 +349,7 @@ def test_scenario_file(tmp_path):
     from xapi.xapisim import Simulator
     from xapi.xapisim.api import dispatch
     from xapi.xapisim.scenario import load_scenario
+
     path = tmp_path / "s.yml"
     path.write_text("""
 name: lab

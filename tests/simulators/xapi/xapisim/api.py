@@ -37,12 +37,15 @@ class Method:
 REGISTRY: dict[str, Method] = {}
 
 
-def api(name: str, *params: str, defaults: tuple[Any, ...] = (), session: bool = True,
-        async_ok: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def api(
+    name: str, *params: str, defaults: tuple[Any, ...] = (), session: bool = True, async_ok: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an explicit message. params exclude the session; defaults fill trailing optional params."""
+
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[name] = Method(name, func, tuple(params), tuple(defaults), session, async_ok)
         return func
+
     return deco
 
 
@@ -101,6 +104,7 @@ def as_float(v: Any, name: str = "float") -> float:
 
 # ---------------------------------------------------------------- dispatch
 
+
 def lookup(name: str) -> tuple[Method, bool]:
     is_async = name.startswith("Async.")
     base = name[6:] if is_async else name
@@ -110,15 +114,16 @@ def lookup(name: str) -> tuple[Method, bool]:
     return m, is_async
 
 
-def dispatch(sim: Simulator, pool: Pool, name: str, params: list[Any], delay: float = 0.0,
-             fail: list[str] | None = None) -> Any:
+def dispatch(
+    sim: Simulator, pool: Pool, name: str, params: list[Any], delay: float = 0.0, fail: list[str] | None = None
+) -> Any:
     m, is_async = lookup(name)
     n = len(params)
     if not (m.required <= n <= m.arity):
         raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", name, m.arity, n)
     args = list(params)
     if n < m.arity:
-        args.extend(m.defaults[len(m.defaults) - (m.arity - n):])
+        args.extend(m.defaults[len(m.defaults) - (m.arity - n) :])
     db = pool.db
     leftover = 0.0
     with db.lock:
@@ -149,9 +154,9 @@ def _task_result(value: Any) -> str:
     import xmlrpc.client
 
     from .wire import to_xmlrpc
+
     body = xmlrpc.client.dumps((to_xmlrpc(value),))
-    return body.replace("<params>", "").replace("</params>", "").replace("<param>", "").replace(
-        "</param>", "").strip()
+    return body.replace("<params>", "").replace("</params>", "").replace("<param>", "").replace("</param>", "").strip()
 
 
 def start_task(ctx: Ctx, m: Method, args: list[Any], fail: list[str] | None) -> str:
@@ -184,10 +189,18 @@ def start_task(ctx: Ctx, m: Method, args: list[Any], fail: list[str] | None) -> 
 
 
 def create_task(ctx: Ctx, label: str) -> str:
-    return ctx.db.create("task", {
-        "name_label": label, "status": "pending", "created": now_dt(), "progress": 0.0,
-        "resident_on": ctx.pool.master, "_session": ctx.session, "allowed_operations": ["cancel"],
-    })
+    return ctx.db.create(
+        "task",
+        {
+            "name_label": label,
+            "status": "pending",
+            "created": now_dt(),
+            "progress": 0.0,
+            "resident_on": ctx.pool.master,
+            "_session": ctx.session,
+            "allowed_operations": ["cancel"],
+        },
+    )
 
 
 def finish_task(db: DB, task: str, status: str, value: Any) -> None:
@@ -207,9 +220,11 @@ def finish_task(db: DB, task: str, status: str, value: Any) -> None:
 
 # ---------------------------------------------------------------- implicit messages
 
+
 def _getter(cls: str, fname: str) -> Callable[..., Any]:
     def get(ctx: Ctx, ref: Any) -> Any:
         return ctx.rec(cls, ref)[fname]
+
     return get
 
 
@@ -223,6 +238,7 @@ def _setter(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
         else:
             ctx.db.set(cls, ref, fname, v)
         return ""
+
     return set_
 
 
@@ -238,6 +254,7 @@ def _map_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
         ctx.db.touch(cls, ref)
         after_change(ctx, cls, ref)
         return ""
+
     return add
 
 
@@ -250,6 +267,7 @@ def _map_remove(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
         ctx.db.touch(cls, ref)
         after_change(ctx, cls, ref)
         return ""
+
     return remove
 
 
@@ -263,6 +281,7 @@ def _set_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
             rec[fname].append(v)
             ctx.db.touch(cls, ref)
         return ""
+
     return add
 
 
@@ -276,36 +295,42 @@ def _set_remove(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
             rec[fname].remove(v)
             ctx.db.touch(cls, ref)
         return ""
+
     return remove
 
 
 def _get_record(cls: str) -> Callable[..., Any]:
     def get_record(ctx: Ctx, ref: Any) -> dict[str, Any]:
         return public(ctx.rec(cls, ref))
+
     return get_record
 
 
 def _get_by_uuid(cls: str) -> Callable[..., Any]:
     def get_by_uuid(ctx: Ctx, uuid: Any) -> str:
         return ctx.db.by_uuid(cls, str(uuid))
+
     return get_by_uuid
 
 
 def _get_by_name_label(cls: str) -> Callable[..., Any]:
     def get_by_name_label(ctx: Ctx, label: Any) -> list[str]:
         return [r for r, rec in ctx.db.all(cls).items() if rec["name_label"] == label]
+
     return get_by_name_label
 
 
 def _get_all(cls: str) -> Callable[..., Any]:
     def get_all(ctx: Ctx) -> list[str]:
         return list(ctx.db.all(cls))
+
     return get_all
 
 
 def _get_all_records(cls: str) -> Callable[..., Any]:
     def get_all_records(ctx: Ctx) -> dict[str, Any]:
         return {r: public(rec) for r, rec in ctx.db.all(cls).items()}
+
     return get_all_records
 
 
@@ -313,6 +338,7 @@ def _get_all_records_where(cls: str) -> Callable[..., Any]:
     def get_all_records_where(ctx: Ctx, expr: Any) -> dict[str, Any]:
         pred = compile_expr(cls, str(expr))
         return {r: public(rec) for r, rec in ctx.db.all(cls).items() if pred(rec)}
+
     return get_all_records_where
 
 
@@ -329,6 +355,7 @@ def _create(cls: str) -> Callable[..., Any]:
         if hook is not None:
             return hook(ctx, fields)
         return ctx.db.create(cls, fields)
+
     return create
 
 
@@ -341,6 +368,7 @@ def _destroy(cls: str) -> Callable[..., Any]:
         else:
             ctx.db.destroy(cls, ref)
         return ""
+
     return destroy
 
 
@@ -355,16 +383,45 @@ DESTROYABLE = CREATABLE | {"task", "message", "SR", "host"}
 # Fields whose setters are not generated (xapi exposes explicit messages or none).
 NO_IMPLICIT_SETTER: dict[str, set[str]] = {}
 NO_IMPLICIT_GETTER: dict[str, set[str]] = {"message": {"*"}}
-NO_GENERIC: set[str] = {"pool.get_by_name_label", "session.get_all", "session.get_all_records",
-                        "session.get_all_records_where", "PBD.add_to_device_config", "PBD.remove_from_device_config",
-                        "VM.add_groups", "VM.remove_groups", "VM.add_to_bios_strings", "VM.remove_from_bios_strings",
-                        "network.set_purpose", "task.add_error_info", "task.remove_error_info"}
+NO_GENERIC: set[str] = {
+    "pool.get_by_name_label",
+    "session.get_all",
+    "session.get_all_records",
+    "session.get_all_records_where",
+    "PBD.add_to_device_config",
+    "PBD.remove_from_device_config",
+    "VM.add_groups",
+    "VM.remove_groups",
+    "VM.add_to_bios_strings",
+    "VM.remove_from_bios_strings",
+    "network.set_purpose",
+    "task.add_error_info",
+    "task.remove_error_info",
+}
 # Read-only fields that xapi nevertheless lets clients set through (explicit) setter messages.
 EXTRA_WRITABLE: dict[str, set[str]] = {
-    "VM": {"platform", "other_config", "blocked_operations", "HVM_boot_policy", "domain_type",
-           "actions_after_crash", "has_vendor_device", "suspend_VDI", "order", "shutdown_delay", "start_delay",
-           "bios_strings", "HVM_shadow_multiplier", "ha_always_run", "ha_restart_priority", "NVRAM",
-           "appliance", "snapshot_schedule", "protection_policy", "groups"},
+    "VM": {
+        "platform",
+        "other_config",
+        "blocked_operations",
+        "HVM_boot_policy",
+        "domain_type",
+        "actions_after_crash",
+        "has_vendor_device",
+        "suspend_VDI",
+        "order",
+        "shutdown_delay",
+        "start_delay",
+        "bios_strings",
+        "HVM_shadow_multiplier",
+        "ha_always_run",
+        "ha_restart_priority",
+        "NVRAM",
+        "appliance",
+        "snapshot_schedule",
+        "protection_policy",
+        "groups",
+    },
     "SR": {"physical_size", "name_description", "name_label", "shared"},
     "PBD": {"device_config"},
     "VDI": {"allow_caching", "on_boot", "read_only", "sharable"},

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     scenario = None
     if args.scenario:
         from .scenario import load_scenario
+
         scenario = load_scenario(args.scenario)
     sim = Simulator(scenario, args.vms, args.username, args.password, args.ip_delay)
     tmpdir = tempfile.mkdtemp(prefix="xapi-sim-") if args.tls else None
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = None
     if tmpdir:
         from .tlsgen import make_certs
+
         ca_path, cert, key = make_certs(tmpdir)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
@@ -100,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-               for s in servers]
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for s in servers]
     for t in threads:
         t.start()
     sys.stdout.write("\n".join(lines) + "\n")

@@ -12,48 +12,144 @@ H, P, S, R = "Halted", "Paused", "Suspended", "Running"
 ALL = (H, P, S, R)
 
 POWER: dict[str, tuple[str, ...]] = {
-    **{op: (H,) for op in ("start", "start_on", "provision", "make_into_template", "changing_shadow_memory",
-                           "changing_NVRAM", "create_vtpm", "changing_VCPUs", "changing_static_range",
-                           "changing_memory_limits", "clone", "copy")},
-    "unpause": (P,), "resume": (S,), "resume_on": (S,), "csvm": (S,),
-    **{op: (R,) for op in ("clean_reboot", "clean_shutdown", "pause", "suspend", "pool_migrate", "call_plugin",
-                           "send_sysrq", "send_trigger", "snapshot_with_quiesce", "sysprep",
-                           "changing_memory_live", "changing_VCPUs_live", "changing_shadow_memory_live",
-                           "awaiting_memory_live", "data_source_op")},
+    **{
+        op: (H,)
+        for op in (
+            "start",
+            "start_on",
+            "provision",
+            "make_into_template",
+            "changing_shadow_memory",
+            "changing_NVRAM",
+            "create_vtpm",
+            "changing_VCPUs",
+            "changing_static_range",
+            "changing_memory_limits",
+            "clone",
+            "copy",
+        )
+    },
+    "unpause": (P,),
+    "resume": (S,),
+    "resume_on": (S,),
+    "csvm": (S,),
+    **{
+        op: (R,)
+        for op in (
+            "clean_reboot",
+            "clean_shutdown",
+            "pause",
+            "suspend",
+            "pool_migrate",
+            "call_plugin",
+            "send_sysrq",
+            "send_trigger",
+            "snapshot_with_quiesce",
+            "sysprep",
+            "changing_memory_live",
+            "changing_VCPUs_live",
+            "changing_shadow_memory_live",
+            "awaiting_memory_live",
+            "data_source_op",
+        )
+    },
     "changing_dynamic_range": (H, R),
-    "destroy": (H, S), "export": (H, S), "create_template": (H, S),
+    "destroy": (H, S),
+    "export": (H, S),
+    "create_template": (H, S),
     "hard_reboot": (P, R),
-    "hard_shutdown": (P, S, R), "shutdown": (P, S, R), "checkpoint": (P, S, R), "get_boot_record": (P, S, R),
+    "hard_shutdown": (P, S, R),
+    "shutdown": (P, S, R),
+    "checkpoint": (P, S, R),
+    "get_boot_record": (P, S, R),
     "migrate_send": (H, S, R),
-    **{op: ALL for op in ("snapshot", "revert", "reverting", "power_state_reset", "metadata_export",
-                          "assert_operation_valid", "update_allowed_operations", "query_services")},
+    **{
+        op: ALL
+        for op in (
+            "snapshot",
+            "revert",
+            "reverting",
+            "power_state_reset",
+            "metadata_export",
+            "assert_operation_valid",
+            "update_allowed_operations",
+            "query_services",
+        )
+    },
     "import": (),
 }
 
-IGNORED = {"create_template", "power_state_reset", "csvm", "get_boot_record", "send_sysrq", "send_trigger",
-           "query_services", "shutdown", "call_plugin", "changing_memory_live", "awaiting_memory_live",
-           "changing_memory_limits", "changing_shadow_memory_live", "changing_VCPUs", "assert_operation_valid",
-           "data_source_op", "update_allowed_operations", "import", "reverting"}
+IGNORED = {
+    "create_template",
+    "power_state_reset",
+    "csvm",
+    "get_boot_record",
+    "send_sysrq",
+    "send_trigger",
+    "query_services",
+    "shutdown",
+    "call_plugin",
+    "changing_memory_live",
+    "awaiting_memory_live",
+    "changing_memory_limits",
+    "changing_shadow_memory_live",
+    "changing_VCPUs",
+    "assert_operation_valid",
+    "data_source_op",
+    "update_allowed_operations",
+    "import",
+    "reverting",
+}
 
-TEMPLATE_OK = {"changing_dynamic_range", "changing_static_range", "changing_memory_limits", "changing_shadow_memory",
-               "changing_VCPUs", "changing_NVRAM", "clone", "copy", "export", "metadata_export", "provision"}
+TEMPLATE_OK = {
+    "changing_dynamic_range",
+    "changing_static_range",
+    "changing_memory_limits",
+    "changing_shadow_memory",
+    "changing_VCPUs",
+    "changing_NVRAM",
+    "clone",
+    "copy",
+    "export",
+    "metadata_export",
+    "provision",
+}
 SNAPSHOT_OK = {"revert", "clone", "copy", "export", "destroy", "hard_shutdown", "metadata_export"}
 IMMOBILE_OPS = {"suspend", "checkpoint", "pool_migrate", "migrate_send"}
-DOM0_OK = {"changing_VCPUs", "changing_static_range", "changing_memory_limits", "changing_dynamic_range",
-           "metadata_export", "assert_operation_valid", "update_allowed_operations", "query_services",
-           "changing_VCPUs_live", "changing_memory_live", "data_source_op", "call_plugin"}
+DOM0_OK = {
+    "changing_VCPUs",
+    "changing_static_range",
+    "changing_memory_limits",
+    "changing_dynamic_range",
+    "metadata_export",
+    "assert_operation_valid",
+    "update_allowed_operations",
+    "query_services",
+    "changing_VCPUs_live",
+    "changing_memory_live",
+    "data_source_op",
+    "call_plugin",
+}
 
 
 def is_default_template(rec: dict[str, Any]) -> bool:
     return bool(rec["is_default_template"]) or (
-        rec["is_a_template"] and rec["other_config"].get("default_template") == "true")
+        rec["is_a_template"] and rec["other_config"].get("default_template") == "true"
+    )
 
 
 def _key(rec: dict[str, Any]) -> tuple[Any, ...]:
     cur = next(iter(rec["current_operations"].items()), None)
-    return (rec["power_state"], rec["is_a_template"], rec["is_a_snapshot"], is_default_template(rec),
-            rec["is_control_domain"], tuple(sorted(rec["blocked_operations"].items())), cur,
-            rec["platform"].get("nomigrate") == "true" or rec["platform"].get("nested-virt") == "true")
+    return (
+        rec["power_state"],
+        rec["is_a_template"],
+        rec["is_a_snapshot"],
+        is_default_template(rec),
+        rec["is_control_domain"],
+        tuple(sorted(rec["blocked_operations"].items())),
+        cur,
+        rec["platform"].get("nomigrate") == "true" or rec["platform"].get("nested-virt") == "true",
+    )
 
 
 def check(rec: dict[str, Any], ref: str, op: str) -> XapiError | None:
@@ -75,8 +171,12 @@ def _check(key: tuple[Any, ...], ref: str, op: str) -> XapiError | None:
         return XapiError("VM_BAD_POWER_STATE", ref, ", ".join(s.lower() for s in allowed), ps.lower())
     if cur is not None:
         return XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", ref, cur[1], cur[0])
-    if template and not snapshot and op not in TEMPLATE_OK and not (
-            not default_tmpl and op in ("destroy", "migrate_send")):
+    if (
+        template
+        and not snapshot
+        and op not in TEMPLATE_OK
+        and not (not default_tmpl and op in ("destroy", "migrate_send"))
+    ):
         return XapiError("VM_IS_TEMPLATE", ref, op)
     if snapshot and op not in SNAPSHOT_OK:
         return XapiError("VM_IS_SNAPSHOT", ref, op)

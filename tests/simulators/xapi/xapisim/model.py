@@ -73,12 +73,13 @@ def new_ref() -> str:
 
 # ---------------------------------------------------------------- types
 
+
 @functools.cache
 def parse_type(t: str) -> tuple[str, Any, Any]:
     """Return (kind, a, b): ('map', key, value), ('set', elem, None), ('ref', cls, None),
     ('enum', name, None) or (basic, None, None)."""
     if t.endswith(" map") and t.startswith("("):
-        inner = t[1:-len(") map")]
+        inner = t[1 : -len(") map")]
         k, v = inner.split(" -> ", 1)
         return ("map", k, v)
     if t.endswith(" set"):
@@ -189,6 +190,7 @@ def public(rec: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- database
 
+
 class DB:
     """All objects of one pool. Callers hold `lock` while reading or mutating."""
 
@@ -248,8 +250,7 @@ class DB:
     def all(self, cls: str) -> dict[str, dict[str, Any]]:
         return self.tables[cls]
 
-    def create(self, cls: str, fields: dict[str, Any] | None = None, ref: str | None = None,
-               event: bool = True) -> str:
+    def create(self, cls: str, fields: dict[str, Any] | None = None, ref: str | None = None, event: bool = True) -> str:
         rec = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in TEMPLATES[cls].items()}
         if fields:
             rec.update(fields)

@@ -11,17 +11,33 @@ from .model import CLASS_LOWER, NULL, XapiError, now_dt, public
 # ---------------------------------------------------------------- session
 
 
-@api("session.login_with_password", "uname", "pwd", "version", "originator", defaults=("", ""), session=False,
-     async_ok=False)
+@api(
+    "session.login_with_password",
+    "uname",
+    "pwd",
+    "version",
+    "originator",
+    defaults=("", ""),
+    session=False,
+    async_ok=False,
+)
 def login_with_password(ctx: Ctx, uname: Any, pwd: Any, version: Any = "", originator: Any = "") -> str:
     sim = ctx.sim
     if uname != sim.username or pwd != sim.password:
         raise XapiError("SESSION_AUTHENTICATION_FAILED", uname, "Authentication failure")
-    return ctx.db.create("session", {
-        "this_host": ctx.pool.master, "last_active": now_dt(), "validation_time": now_dt(), "pool": False,
-        "is_local_superuser": True, "originator": str(originator or ""), "auth_user_name": str(uname),
-        "rbac_permissions": [],
-    })
+    return ctx.db.create(
+        "session",
+        {
+            "this_host": ctx.pool.master,
+            "last_active": now_dt(),
+            "validation_time": now_dt(),
+            "pool": False,
+            "is_local_superuser": True,
+            "originator": str(originator or ""),
+            "auth_user_name": str(uname),
+            "rbac_permissions": [],
+        },
+    )
 
 
 @api("session.logout", async_ok=False)
@@ -62,6 +78,7 @@ def task_cancel(ctx: Ctx, task: Any) -> str:
 @api("task.create", "label", "description")
 def task_create(ctx: Ctx, label: Any, description: Any) -> str:
     from .api import create_task
+
     ref = create_task(ctx, str(label))
     ctx.db.get("task", ref)["name_description"] = str(description)
     return ref
@@ -229,6 +246,7 @@ def host_enable(ctx: Ctx, host: Any) -> str:
 @api("host.compute_free_memory", "host")
 def host_compute_free_memory(ctx: Ctx, host: Any) -> int:
     from .msg_vm import host_free_memory
+
     _host(ctx, host)
     return host_free_memory(ctx, host)
 
@@ -236,6 +254,7 @@ def host_compute_free_memory(ctx: Ctx, host: Any) -> int:
 @api("host.evacuate", "host", "network", "evacuate_batch_size", defaults=(NULL, 0))
 def host_evacuate(ctx: Ctx, host: Any, network: Any = NULL, batch: Any = 0) -> str:
     from .msg_vm import move_vm_to_host, pick_host
+
     rec = _host(ctx, host)
     for vm in list(rec["resident_VMs"]):
         vrec = ctx.db.get("VM", vm)
@@ -256,11 +275,25 @@ def host_vms_preventing(ctx: Ctx, host: Any) -> dict[str, list[str]]:
 def host_migrate_receive(ctx: Ctx, host: Any, network: Any, options: Any) -> dict[str, str]:
     _host(ctx, host)
     ctx.rec("network", network)
-    sess = ctx.db.create("session", {"this_host": host, "last_active": now_dt(), "validation_time": now_dt(),
-                                     "is_local_superuser": True, "originator": "migrate_receive"})
+    sess = ctx.db.create(
+        "session",
+        {
+            "this_host": host,
+            "last_active": now_dt(),
+            "validation_time": now_dt(),
+            "is_local_superuser": True,
+            "originator": "migrate_receive",
+        },
+    )
     url = ctx.pool.base_url
-    return {"SM": f"{url}/services/SM?session_id={sess}", "host": host, "xenops": f"{url}/services/xenops",
-            "session_id": sess, "master": url, "network": network}
+    return {
+        "SM": f"{url}/services/SM?session_id={sess}",
+        "host": host,
+        "xenops": f"{url}/services/xenops",
+        "session_id": sess,
+        "master": url,
+        "network": network,
+    }
 
 
 @api("host.get_servertime", "host")
@@ -277,5 +310,14 @@ def message_get_since(ctx: Ctx, since: Any) -> dict[str, Any]:
 
 @api("message.create", "name", "priority", "cls", "obj_uuid", "body")
 def message_create(ctx: Ctx, name: Any, priority: Any, cls: Any, obj_uuid: Any, body: Any) -> str:
-    return ctx.db.create("message", {"name": str(name), "priority": int(priority), "cls": str(cls),
-                                     "obj_uuid": str(obj_uuid), "timestamp": now_dt(), "body": str(body)})
+    return ctx.db.create(
+        "message",
+        {
+            "name": str(name),
+            "priority": int(priority),
+            "cls": str(cls),
+            "obj_uuid": str(obj_uuid),
+            "timestamp": now_dt(),
+            "body": str(body),
+        },
+    )

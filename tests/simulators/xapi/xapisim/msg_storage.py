@@ -52,8 +52,21 @@ def sr_supported_types(ctx: Ctx) -> list[str]:
 def _vdi_ops(rec: dict[str, Any], in_use: bool) -> list[str]:
     if rec["read_only"]:
         return ["clone", "copy", "snapshot", "destroy", "forget", "update", "force_unlock", "generate_config"]
-    ops = ["clone", "copy", "snapshot", "destroy", "forget", "update", "force_unlock", "generate_config",
-           "resize_online" if in_use else "resize", "set_on_boot", "enable_cbt", "disable_cbt", "mirror"]
+    ops = [
+        "clone",
+        "copy",
+        "snapshot",
+        "destroy",
+        "forget",
+        "update",
+        "force_unlock",
+        "generate_config",
+        "resize_online" if in_use else "resize",
+        "set_on_boot",
+        "enable_cbt",
+        "disable_cbt",
+        "mirror",
+    ]
     return ops
 
 
@@ -75,14 +88,36 @@ def vdi_refresh(ctx: Ctx, vdi: str) -> None:
         ctx.db.touch("VDI", vdi)
 
 
-def new_vdi(ctx: Ctx, sr: str, name: str, size: int, vtype: str = "user", read_only: bool = False,
-            sharable: bool = False, content: bytes | None = None, **extra: Any) -> str:
+def new_vdi(
+    ctx: Ctx,
+    sr: str,
+    name: str,
+    size: int,
+    vtype: str = "user",
+    read_only: bool = False,
+    sharable: bool = False,
+    content: bytes | None = None,
+    **extra: Any,
+) -> str:
     srrec = ctx.db.get("SR", sr)
     if srrec["content_type"] != "iso":
         _sr_space(ctx, sr, size)
-    fields = {"name_label": name, "SR": sr, "virtual_size": int(size), "physical_utilisation": int(size),
-              "type": vtype, "read_only": read_only, "sharable": sharable, "managed": True, "storage_lock": False,
-              "missing": False, "location": "", "sm_config": {}, "xenstore_data": {}, "other_config": {}}
+    fields = {
+        "name_label": name,
+        "SR": sr,
+        "virtual_size": int(size),
+        "physical_utilisation": int(size),
+        "type": vtype,
+        "read_only": read_only,
+        "sharable": sharable,
+        "managed": True,
+        "storage_lock": False,
+        "missing": False,
+        "location": "",
+        "sm_config": {},
+        "xenstore_data": {},
+        "other_config": {},
+    }
     fields.update(extra)
     ref = ctx.db.create("VDI", fields)
     rec = ctx.db.get("VDI", ref)
@@ -99,13 +134,27 @@ def dup_vdi(ctx: Ctx, vdi: str, mode: str, sr: str = NULL, target: Ctx | None = 
     src = ctx.db.get("VDI", vdi)
     tctx = target or ctx
     dest_sr = sr if sr in tctx.db.tables["SR"] else src["SR"]
-    extra: dict[str, Any] = {"sm_config": dict(src["sm_config"]), "other_config": dict(src["other_config"]),
-                             "xenstore_data": dict(src["xenstore_data"]), "name_description": src["name_description"],
-                             "on_boot": src["on_boot"], "allow_caching": src["allow_caching"]}
+    extra: dict[str, Any] = {
+        "sm_config": dict(src["sm_config"]),
+        "other_config": dict(src["other_config"]),
+        "xenstore_data": dict(src["xenstore_data"]),
+        "name_description": src["name_description"],
+        "on_boot": src["on_boot"],
+        "allow_caching": src["allow_caching"],
+    }
     if mode == "snapshot":
         extra.update(is_a_snapshot=True, snapshot_of=vdi, snapshot_time=now_dt())
-    ref = new_vdi(tctx, dest_sr, src["name_label"], src["virtual_size"], src["type"], src["read_only"],
-                  src["sharable"], content=src.get("_content"), **extra)
+    ref = new_vdi(
+        tctx,
+        dest_sr,
+        src["name_label"],
+        src["virtual_size"],
+        src["type"],
+        src["read_only"],
+        src["sharable"],
+        content=src.get("_content"),
+        **extra,
+    )
     return ref
 
 
@@ -283,8 +332,17 @@ def _device_name(userdevice: str) -> str:
     return "xvd" + chr(ord("a") + int(userdevice)) if userdevice.isdigit() and int(userdevice) < 26 else ""
 
 
-def new_vbd(ctx: Ctx, vm: str, vdi: str, userdevice: str, vtype: str = "Disk", mode: str = "RW",
-            bootable: bool = False, empty: bool = False, **extra: Any) -> str:
+def new_vbd(
+    ctx: Ctx,
+    vm: str,
+    vdi: str,
+    userdevice: str,
+    vtype: str = "Disk",
+    mode: str = "RW",
+    bootable: bool = False,
+    empty: bool = False,
+    **extra: Any,
+) -> str:
     db = ctx.db
     vrec = ctx.rec("VM", vm)
     used = {db.get("VBD", b)["userdevice"] for b in vrec["VBDs"]}
@@ -292,9 +350,21 @@ def new_vbd(ctx: Ctx, vm: str, vdi: str, userdevice: str, vtype: str = "Disk", m
         userdevice = next(str(i) for i in range(64) if str(i) not in used)
     elif userdevice in used:
         raise XapiError("DEVICE_ALREADY_EXISTS", userdevice)
-    fields = {"VM": vm, "VDI": vdi if not empty else NULL, "userdevice": userdevice, "type": vtype, "mode": mode,
-              "bootable": bool(bootable), "empty": bool(empty), "unpluggable": True, "storage_lock": False,
-              "status_code": 0, "status_detail": "", "device": "", "qos_algorithm_params": {}}
+    fields = {
+        "VM": vm,
+        "VDI": vdi if not empty else NULL,
+        "userdevice": userdevice,
+        "type": vtype,
+        "mode": mode,
+        "bootable": bool(bootable),
+        "empty": bool(empty),
+        "unpluggable": True,
+        "storage_lock": False,
+        "status_code": 0,
+        "status_detail": "",
+        "device": "",
+        "qos_algorithm_params": {},
+    }
     fields.update(extra)
     ref = db.create("VBD", fields)
     vbd_refresh(ctx, ref)

@@ -13,10 +13,20 @@ from .api import CHANGE_HOOKS, CREATE_HOOKS, DESTROY_HOOKS, NO_IMPLICIT_SETTER, 
 from .model import DT, EPOCH, NULL, XapiError, coerce, new_ref, now_dt, public
 
 GUEST_OS = {
-    "debian": {"name": "Debian GNU/Linux 12 (bookworm)", "distro": "debian", "major": "12", "minor": "5",
-               "uname": "6.1.0-18-amd64"},
-    "ubuntu": {"name": "Ubuntu 22.04.4 LTS", "distro": "ubuntu", "major": "22", "minor": "04",
-               "uname": "5.15.0-101-generic"},
+    "debian": {
+        "name": "Debian GNU/Linux 12 (bookworm)",
+        "distro": "debian",
+        "major": "12",
+        "minor": "5",
+        "uname": "6.1.0-18-amd64",
+    },
+    "ubuntu": {
+        "name": "Ubuntu 22.04.4 LTS",
+        "distro": "ubuntu",
+        "major": "22",
+        "minor": "04",
+        "uname": "5.15.0-101-generic",
+    },
 }
 
 
@@ -104,11 +114,13 @@ def _devices_attached(ctx: Ctx, rec: dict[str, Any], attached: bool) -> None:
 
 def _vbd_ops(ctx: Ctx, vbd: str) -> None:
     from .msg_storage import vbd_refresh
+
     vbd_refresh(ctx, vbd)
 
 
 def _vif_ops(ctx: Ctx, vif: str) -> None:
     from .msg_net import vif_refresh
+
     vif_refresh(ctx, vif)
 
 
@@ -121,14 +133,27 @@ def set_running(ctx: Ctx, vm: str, host: str, paused: bool = False) -> None:
     db = ctx.db
     rec = db.get("VM", vm)
     db.set("VM", vm, "resident_on", host)
-    db.update("VM", vm, power_state="Paused" if paused else "Running", domid=_next_domid(ctx),
-              scheduled_to_be_resident_on=NULL, memory_target=rec["memory_dynamic_max"])
+    db.update(
+        "VM",
+        vm,
+        power_state="Paused" if paused else "Running",
+        domid=_next_domid(ctx),
+        scheduled_to_be_resident_on=NULL,
+        memory_target=rec["memory_dynamic_max"],
+    )
     _devices_attached(ctx, rec, True)
     if rec["metrics"] in db.tables["VM_metrics"]:
-        db.update("VM_metrics", rec["metrics"], memory_actual=rec["memory_dynamic_max"],
-                  VCPUs_number=rec["VCPUs_at_startup"], start_time=now_dt(), last_updated=now_dt(),
-                  state=["paused"] if paused else ["running"], VCPUs_CPU={i: i for i in range(rec["VCPUs_at_startup"])},
-                  current_domain_type=rec["domain_type"] if rec["domain_type"] != "unspecified" else "hvm")
+        db.update(
+            "VM_metrics",
+            rec["metrics"],
+            memory_actual=rec["memory_dynamic_max"],
+            VCPUs_number=rec["VCPUs_at_startup"],
+            start_time=now_dt(),
+            last_updated=now_dt(),
+            state=["paused"] if paused else ["running"],
+            VCPUs_CPU={i: i for i in range(rec["VCPUs_at_startup"])},
+            current_domain_type=rec["domain_type"] if rec["domain_type"] != "unspecified" else "hvm",
+        )
     if not rec["consoles"]:
         c = db.create("console", {"protocol": "rfb", "VM": vm})
         crec = db.get("console", c)
@@ -145,8 +170,9 @@ def set_halted(ctx: Ctx, vm: str, state: str = "Halted") -> None:
     db.update("VM", vm, power_state=state, domid=-1, memory_target=0)
     _devices_attached(ctx, rec, False)
     if rec["metrics"] in db.tables["VM_metrics"]:
-        db.update("VM_metrics", rec["metrics"], memory_actual=0, VCPUs_number=0, state=[], VCPUs_CPU={},
-                  last_updated=now_dt())
+        db.update(
+            "VM_metrics", rec["metrics"], memory_actual=0, VCPUs_number=0, state=[], VCPUs_CPU={}, last_updated=now_dt()
+        )
     for c in list(rec["consoles"]):
         db.destroy("console", c)
     _drop_guest_metrics(ctx, vm)
@@ -182,7 +208,7 @@ def guest_networks(ctx: Ctx, rec: dict[str, Any]) -> dict[str, str]:
         n = vrec["_ip"]
         dev = vrec["device"]
         ipv4 = str(ipaddress.IPv4Address("192.0.2.0") + 10 + (n % 240))
-        mac = [int(x, 16) for x in vrec["MAC"].split(":")] if vrec["MAC"].count(":") == 5 else [0, 0x16, 0x3e, 0, 0, n]
+        mac = [int(x, 16) for x in vrec["MAC"].split(":")] if vrec["MAC"].count(":") == 5 else [0, 0x16, 0x3E, 0, 0, n]
         eui = [mac[0] ^ 2, mac[1], mac[2], 0xFF, 0xFE, mac[3], mac[4], mac[5]]
         ll = ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui))
         glob = ipaddress.IPv6Address("2001:db8::") + (ctx.pool.index << 16) + 0x100 + n
@@ -199,14 +225,31 @@ def report_guest_metrics(sim: Any, pool: Any, vm: str) -> None:
     if rec is None or rec["power_state"] not in ("Running", "Paused"):
         return
     c2 = Ctx(sim, pool, "guest-agent")
-    gm = pool.db.create("VM_guest_metrics", {
-        "os_version": _os_for(rec), "PV_drivers_version": {"major": "9", "minor": "4", "micro": "0", "build": "1"},
-        "PV_drivers_up_to_date": True, "networks": guest_networks(c2, rec), "other": {
-            "feature-shutdown": "1", "feature-suspend": "1", "feature-poweroff": "1",
-            "feature-reboot": "1", "feature-vcpu-hotplug": "1", "has-vendor-device": "0",
-            "platform-feature-multiprocessor-suspend": "1"},
-        "last_updated": now_dt(), "live": True, "can_use_hotplug_vbd": "yes", "can_use_hotplug_vif": "yes",
-        "PV_drivers_detected": True, "netbios_name": {}, "services": {}})
+    gm = pool.db.create(
+        "VM_guest_metrics",
+        {
+            "os_version": _os_for(rec),
+            "PV_drivers_version": {"major": "9", "minor": "4", "micro": "0", "build": "1"},
+            "PV_drivers_up_to_date": True,
+            "networks": guest_networks(c2, rec),
+            "other": {
+                "feature-shutdown": "1",
+                "feature-suspend": "1",
+                "feature-poweroff": "1",
+                "feature-reboot": "1",
+                "feature-vcpu-hotplug": "1",
+                "has-vendor-device": "0",
+                "platform-feature-multiprocessor-suspend": "1",
+            },
+            "last_updated": now_dt(),
+            "live": True,
+            "can_use_hotplug_vbd": "yes",
+            "can_use_hotplug_vif": "yes",
+            "PV_drivers_detected": True,
+            "netbios_name": {},
+            "services": {},
+        },
+    )
     pool.db.set("VM", vm, "guest_metrics", gm)
 
 
@@ -234,17 +277,37 @@ def make_vm(ctx: Ctx, fields: dict[str, Any]) -> str:
     """Create a VM with its metrics object and xapi's defaults for unset fields."""
     db = ctx.db
     base: dict[str, Any] = {
-        "domid": -1, "user_version": 1, "actions_after_shutdown": "destroy", "actions_after_reboot": "restart",
-        "actions_after_crash": "restart", "memory_static_max": 1 << 30, "memory_dynamic_max": 1 << 30,
-        "memory_dynamic_min": 1 << 30, "memory_static_min": 1 << 30, "VCPUs_max": 1, "VCPUs_at_startup": 1,
-        "HVM_boot_policy": "BIOS order", "HVM_boot_params": {"order": "cdn"}, "domain_type": "hvm",
+        "domid": -1,
+        "user_version": 1,
+        "actions_after_shutdown": "destroy",
+        "actions_after_reboot": "restart",
+        "actions_after_crash": "restart",
+        "memory_static_max": 1 << 30,
+        "memory_dynamic_max": 1 << 30,
+        "memory_dynamic_min": 1 << 30,
+        "memory_static_min": 1 << 30,
+        "VCPUs_max": 1,
+        "VCPUs_at_startup": 1,
+        "HVM_boot_policy": "BIOS order",
+        "HVM_boot_params": {"order": "cdn"},
+        "domain_type": "hvm",
         "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "false", "nx": "true"},
-        "hardware_platform_version": 0, "has_vendor_device": False, "generation_id": "",
+        "hardware_platform_version": 0,
+        "has_vendor_device": False,
+        "generation_id": "",
     }
     base.update(fields)
     if "metrics" not in fields or fields.get("metrics") in (NULL, ""):
-        m = db.create("VM_metrics", {"memory_actual": 0, "VCPUs_number": 0, "install_time": now_dt(),
-                                     "last_updated": now_dt(), "start_time": DT(EPOCH)})
+        m = db.create(
+            "VM_metrics",
+            {
+                "memory_actual": 0,
+                "VCPUs_number": 0,
+                "install_time": now_dt(),
+                "last_updated": now_dt(),
+                "start_time": DT(EPOCH),
+            },
+        )
         base["metrics"] = m
     power = base.get("power_state", "Halted")
     base["power_state"] = "Halted"
@@ -277,6 +340,7 @@ def destroy_vm(ctx: Ctx, vm: str, check: bool = True) -> None:
         raise XapiError("VM_CANNOT_DELETE_DEFAULT_TEMPLATE", vm)
     if rec["power_state"] == "Suspended" and rec["suspend_VDI"] in db.tables["VDI"]:
         from .msg_storage import vdi_destroy_internal
+
         vdi_destroy_internal(ctx, rec["suspend_VDI"])
     for vbd in list(rec["VBDs"]):
         db.destroy("VBD", vbd)
@@ -341,6 +405,7 @@ def _shutdown(ctx: Ctx, vm: str) -> None:
     rec = ctx.db.get("VM", vm)
     if rec["power_state"] == "Suspended":
         from .msg_storage import vdi_destroy_internal
+
         if rec["suspend_VDI"] in ctx.db.tables["VDI"]:
             vdi_destroy_internal(ctx, rec["suspend_VDI"])
         ctx.db.set("VM", vm, "suspend_VDI", NULL)
@@ -414,10 +479,10 @@ def _suspend_sr(ctx: Ctx, rec: dict[str, Any]) -> str:
 @api("VM.suspend", "vm")
 def vm_suspend(ctx: Ctx, vm: Any) -> str:
     from .msg_storage import new_vdi
+
     rec = begin(ctx, vm, "suspend")
     sr = _suspend_sr(ctx, rec)
-    vdi = new_vdi(ctx, sr, "Suspend image", vm_memory(rec), "suspend",
-                  other_config={"content_id": rec["uuid"]})
+    vdi = new_vdi(ctx, sr, "Suspend image", vm_memory(rec), "suspend", other_config={"content_id": rec["uuid"]})
     set_halted(ctx, vm, state="Suspended")
     ctx.db.set("VM", vm, "suspend_VDI", vdi)
     ctx.db.set("VM", vm, "last_booted_record", "")
@@ -426,6 +491,7 @@ def vm_suspend(ctx: Ctx, vm: Any) -> str:
 
 def _resume(ctx: Ctx, vm: str, host: str, paused: bool) -> None:
     from .msg_storage import vdi_destroy_internal
+
     rec = ctx.db.get("VM", vm)
     suspend_vdi = rec["suspend_VDI"]
     set_running(ctx, vm, host, paused)
@@ -477,10 +543,35 @@ def vm_update_allowed_operations(ctx: Ctx, vm: Any) -> str:
 # ---------------------------------------------------------------- copies
 
 RUNTIME_RESET = {
-    "uuid", "allowed_operations", "current_operations", "resident_on", "scheduled_to_be_resident_on", "VBDs",
-    "VIFs", "consoles", "snapshots", "children", "crash_dumps", "VUSBs", "VTPMs", "attached_PCIs", "VGPUs",
-    "metrics", "guest_metrics", "domid", "suspend_VDI", "parent", "snapshot_of", "snapshot_time", "snapshot_info",
-    "snapshot_metadata", "is_a_snapshot", "last_booted_record", "memory_target", "blobs", "groups",
+    "uuid",
+    "allowed_operations",
+    "current_operations",
+    "resident_on",
+    "scheduled_to_be_resident_on",
+    "VBDs",
+    "VIFs",
+    "consoles",
+    "snapshots",
+    "children",
+    "crash_dumps",
+    "VUSBs",
+    "VTPMs",
+    "attached_PCIs",
+    "VGPUs",
+    "metrics",
+    "guest_metrics",
+    "domid",
+    "suspend_VDI",
+    "parent",
+    "snapshot_of",
+    "snapshot_time",
+    "snapshot_info",
+    "snapshot_metadata",
+    "is_a_snapshot",
+    "last_booted_record",
+    "memory_target",
+    "blobs",
+    "groups",
     "is_default_template",
 }
 
@@ -488,17 +579,22 @@ RUNTIME_RESET = {
 def _new_mac(ctx: Ctx) -> str:
     ctx.pool.next_mac = ctx.pool.next_mac + 1
     n = ctx.pool.next_mac + (ctx.pool.index << 20)
-    return "b6:%02x:%02x:%02x:%02x:%02x" % (0x10 + ctx.pool.index, (n >> 24) & 255, (n >> 16) & 255,
-                                            (n >> 8) & 255, n & 255)
+    return "b6:%02x:%02x:%02x:%02x:%02x" % (
+        0x10 + ctx.pool.index,
+        (n >> 24) & 255,
+        (n >> 16) & 255,
+        (n >> 8) & 255,
+        n & 255,
+    )
 
 
 def copy_vm(ctx: Ctx, vm: str, name: str, mode: str, sr: str = NULL, ignore: set[str] | None = None) -> str:
     """mode: clone | copy | snapshot | checkpoint."""
     from .msg_storage import dup_vdi
+
     db = ctx.db
     src = db.get("VM", vm)
-    fields = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in public(src).items()
-              if k not in RUNTIME_RESET}
+    fields = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in public(src).items() if k not in RUNTIME_RESET}
     fields["name_label"] = str(name)
     oc = fields["other_config"]
     if mode in ("clone", "copy"):
@@ -517,12 +613,16 @@ def copy_vm(ctx: Ctx, vm: str, name: str, mode: str, sr: str = NULL, ignore: set
         fields["snapshot_time"] = now_dt()
         fields["snapshot_info"] = {"power-state-at-snapshot": src["power_state"]}
         fields["power_state"] = "Halted"
-        power = "Suspended" if mode == "checkpoint" and src["power_state"] in ("Running", "Suspended",
-                                                                                   "Paused") else "Halted"
+        power = (
+            "Suspended"
+            if mode == "checkpoint" and src["power_state"] in ("Running", "Suspended", "Paused")
+            else "Halted"
+        )
     new = make_vm(ctx, fields)
     if mode in ("snapshot", "checkpoint"):
-        db.get("VM", new)["_meta"] = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in src.items()
-                                      if not k.startswith("_")}
+        db.get("VM", new)["_meta"] = {
+            k: (v.copy() if type(v) in (list, dict) else v) for k, v in src.items() if not k.startswith("_")
+        }
     for vbd in src["VBDs"]:
         b = db.get("VBD", vbd)
         vdi = b["VDI"]
@@ -531,9 +631,21 @@ def copy_vm(ctx: Ctx, vm: str, name: str, mode: str, sr: str = NULL, ignore: set
                 continue
             vdi = dup_vdi(ctx, vdi, "snapshot" if mode in ("snapshot", "checkpoint") else mode, sr)
         from .msg_storage import new_vbd
-        new_vbd(ctx, new, vdi, b["userdevice"], b["type"], b["mode"], b["bootable"], empty=vdi == NULL,
-                other_config=dict(b["other_config"]), unpluggable=b["unpluggable"])
+
+        new_vbd(
+            ctx,
+            new,
+            vdi,
+            b["userdevice"],
+            b["type"],
+            b["mode"],
+            b["bootable"],
+            empty=vdi == NULL,
+            other_config=dict(b["other_config"]),
+            unpluggable=b["unpluggable"],
+        )
     from .msg_net import new_vif
+
     for vif in src["VIFs"]:
         v = db.get("VIF", vif)
         mac = v["MAC"] if mode in ("snapshot", "checkpoint") else _new_mac(ctx)
@@ -542,8 +654,13 @@ def copy_vm(ctx: Ctx, vm: str, name: str, mode: str, sr: str = NULL, ignore: set
         db.set("VM", new, "suspend_VDI", dup_vdi(ctx, src["suspend_VDI"], "copy", NULL))
     elif power == "Suspended":
         from .msg_storage import new_vdi
-        db.set("VM", new, "suspend_VDI", new_vdi(ctx, _suspend_sr(ctx, src), "Suspend image", vm_memory(src),
-                                                  "suspend", is_a_snapshot=True))
+
+        db.set(
+            "VM",
+            new,
+            "suspend_VDI",
+            new_vdi(ctx, _suspend_sr(ctx, src), "Suspend image", vm_memory(src), "suspend", is_a_snapshot=True),
+        )
     if power != "Halted":
         db.set("VM", new, "power_state", power)
     if mode in ("snapshot", "checkpoint"):
@@ -578,16 +695,40 @@ def vm_checkpoint(ctx: Ctx, vm: Any, new_name: Any) -> str:
     return copy_vm(ctx, vm, str(new_name), "checkpoint")
 
 
-REVERT_KEEP = {"name_label", "uuid", "is_a_template", "snapshots", "tags", "affinity", "children", "parent",
-               "VBDs", "VIFs", "consoles", "metrics", "guest_metrics", "resident_on", "allowed_operations",
-               "current_operations", "snapshot_of", "is_a_snapshot", "snapshot_time", "snapshot_info",
-               "suspend_VDI", "power_state", "domid", "blocked_operations", "is_default_template"}
+REVERT_KEEP = {
+    "name_label",
+    "uuid",
+    "is_a_template",
+    "snapshots",
+    "tags",
+    "affinity",
+    "children",
+    "parent",
+    "VBDs",
+    "VIFs",
+    "consoles",
+    "metrics",
+    "guest_metrics",
+    "resident_on",
+    "allowed_operations",
+    "current_operations",
+    "snapshot_of",
+    "is_a_snapshot",
+    "snapshot_time",
+    "snapshot_info",
+    "suspend_VDI",
+    "power_state",
+    "domid",
+    "blocked_operations",
+    "is_default_template",
+}
 
 
 @api("VM.revert", "snapshot")
 def vm_revert(ctx: Ctx, snapshot: Any) -> str:
     from .msg_net import new_vif
     from .msg_storage import dup_vdi, new_vbd, vdi_destroy_internal
+
     db = ctx.db
     srec = begin(ctx, snapshot, "revert")
     vm = srec["snapshot_of"]
@@ -628,6 +769,7 @@ def vm_revert(ctx: Ctx, snapshot: Any) -> str:
 @api("VM.provision", "vm")
 def vm_provision(ctx: Ctx, vm: Any) -> str:
     from .msg_storage import new_vbd, new_vdi
+
     db = ctx.db
     rec = begin(ctx, vm, "provision")
     xml = rec["other_config"].get("disks", "")
@@ -652,8 +794,14 @@ def vm_provision(ctx: Ctx, vm: Any) -> str:
     for d, sr in plan:
         size = int(d.get("size", "0"))
         device = d.get("device", "0")
-        vdi = new_vdi(ctx, sr, f"{rec['name_label']} {device}", size, d.get("type", "system"),
-                      other_config={"owner": "true"} if d.get("type", "system") == "system" else {})
+        vdi = new_vdi(
+            ctx,
+            sr,
+            f"{rec['name_label']} {device}",
+            size,
+            d.get("type", "system"),
+            other_config={"owner": "true"} if d.get("type", "system") == "system" else {},
+        )
         new_vbd(ctx, vm, vdi, device, "Disk", "RW", d.get("bootable", "false") == "true")
     oc = rec["other_config"]
     oc.pop("disks", None)
@@ -668,17 +816,19 @@ def vm_provision(ctx: Ctx, vm: Any) -> str:
 
 def _memory_check(smin: int, dmin: int, dmax: int, smax: int) -> None:
     if not (0 <= smin <= dmin <= dmax <= smax):
-        raise XapiError("MEMORY_CONSTRAINT_VIOLATION",
-                        "Memory limits must satisfy: static_min <= dynamic_min <= dynamic_max <= static_max")
+        raise XapiError(
+            "MEMORY_CONSTRAINT_VIOLATION",
+            "Memory limits must satisfy: static_min <= dynamic_min <= dynamic_max <= static_max",
+        )
 
 
 def _set_mem(ctx: Ctx, vm: str, **kw: int) -> None:
     rec = ctx.db.get("VM", vm)
-    vals = {k: rec[k] for k in ("memory_static_min", "memory_dynamic_min", "memory_dynamic_max",
-                                "memory_static_max")}
+    vals = {k: rec[k] for k in ("memory_static_min", "memory_dynamic_min", "memory_dynamic_max", "memory_static_max")}
     vals.update(kw)
-    _memory_check(vals["memory_static_min"], vals["memory_dynamic_min"], vals["memory_dynamic_max"],
-                  vals["memory_static_max"])
+    _memory_check(
+        vals["memory_static_min"], vals["memory_dynamic_min"], vals["memory_dynamic_max"], vals["memory_static_max"]
+    )
     ctx.db.update("VM", vm, **kw)
     refresh(ctx, vm)
 
@@ -686,8 +836,14 @@ def _set_mem(ctx: Ctx, vm: str, **kw: int) -> None:
 @api("VM.set_memory_limits", "self", "static_min", "static_max", "dynamic_min", "dynamic_max")
 def vm_set_memory_limits(ctx: Ctx, vm: Any, smin: Any, smax: Any, dmin: Any, dmax: Any) -> str:
     begin(ctx, vm, "changing_memory_limits")
-    _set_mem(ctx, vm, memory_static_min=as_int(smin), memory_static_max=as_int(smax),
-             memory_dynamic_min=as_int(dmin), memory_dynamic_max=as_int(dmax))
+    _set_mem(
+        ctx,
+        vm,
+        memory_static_min=as_int(smin),
+        memory_static_max=as_int(smax),
+        memory_dynamic_min=as_int(dmin),
+        memory_dynamic_max=as_int(dmax),
+    )
     return ""
 
 
@@ -721,8 +877,12 @@ def _single_mem(field: str, op: str) -> None:
         return ""
 
 
-for _f, _op in (("memory_static_min", "changing_static_range"), ("memory_static_max", "changing_static_range"),
-                ("memory_dynamic_min", "changing_dynamic_range"), ("memory_dynamic_max", "changing_dynamic_range")):
+for _f, _op in (
+    ("memory_static_min", "changing_static_range"),
+    ("memory_static_max", "changing_static_range"),
+    ("memory_dynamic_min", "changing_dynamic_range"),
+    ("memory_dynamic_max", "changing_dynamic_range"),
+):
     _single_mem(_f, _op)
 
 
@@ -797,8 +957,9 @@ def vm_pool_migrate(ctx: Ctx, vm: Any, host: Any, options: Any) -> str:
     return ""
 
 
-def _migrate_plan(ctx: Ctx, vm: str, dest: Any, vdi_map: Any, vif_map: Any) -> tuple[Any, str, dict[str, str],
-                                                                                      dict[str, str]]:
+def _migrate_plan(
+    ctx: Ctx, vm: str, dest: Any, vdi_map: Any, vif_map: Any
+) -> tuple[Any, str, dict[str, str], dict[str, str]]:
     if not isinstance(dest, dict) or "host" not in dest:
         raise XapiError("INVALID_VALUE", "dest", str(dest))
     target_pool = ctx.sim.pool_of_host(str(dest["host"]))
@@ -830,8 +991,9 @@ def _migrate_plan(ctx: Ctx, vm: str, dest: Any, vdi_map: Any, vif_map: Any) -> t
 
 
 @api("VM.assert_can_migrate", "vm", "dest", "live", "vdi_map", "vif_map", "options", "vgpu_map", defaults=({},))
-def vm_assert_can_migrate(ctx: Ctx, vm: Any, dest: Any, live: Any, vdi_map: Any, vif_map: Any, options: Any,
-                          vgpu_map: Any = None) -> str:
+def vm_assert_can_migrate(
+    ctx: Ctx, vm: Any, dest: Any, live: Any, vdi_map: Any, vif_map: Any, options: Any, vgpu_map: Any = None
+) -> str:
     rec = ctx.rec("VM", vm)
     lifecycle.assert_op(rec, vm, "migrate_send")
     target_pool, host, _vm, _vf = _migrate_plan(ctx, vm, dest, vdi_map, vif_map)
@@ -843,11 +1005,31 @@ def vm_assert_can_migrate(ctx: Ctx, vm: Any, dest: Any, live: Any, vdi_map: Any,
     return ""
 
 
-@api("VM.migrate_send", "vm", "dest", "live", "vdi_map", "vif_map", "options", "vgpu_map", "vdi_format_map",
-     defaults=({}, {}))
-def vm_migrate_send(ctx: Ctx, vm: Any, dest: Any, live: Any, vdi_map: Any, vif_map: Any, options: Any,
-                    vgpu_map: Any = None, vdi_format_map: Any = None) -> str:
+@api(
+    "VM.migrate_send",
+    "vm",
+    "dest",
+    "live",
+    "vdi_map",
+    "vif_map",
+    "options",
+    "vgpu_map",
+    "vdi_format_map",
+    defaults=({}, {}),
+)
+def vm_migrate_send(
+    ctx: Ctx,
+    vm: Any,
+    dest: Any,
+    live: Any,
+    vdi_map: Any,
+    vif_map: Any,
+    options: Any,
+    vgpu_map: Any = None,
+    vdi_format_map: Any = None,
+) -> str:
     from .msg_storage import move_vdi
+
     rec = begin(ctx, vm, "migrate_send")
     vm_assert_can_migrate(ctx, vm, dest, live, vdi_map, vif_map, options)
     target_pool, host, vdi_map, vif_map = _migrate_plan(ctx, vm, dest, vdi_map, vif_map)
@@ -866,16 +1048,21 @@ def vm_migrate_send(ctx: Ctx, vm: Any, dest: Any, live: Any, vdi_map: Any, vif_m
     return _cross_pool_move(ctx, vm, target_pool, host, vdi_map, vif_map)
 
 
-def _cross_pool_move(ctx: Ctx, vm: str, target_pool: Any, host: str, vdi_map: dict[str, str],
-                     vif_map: dict[str, str]) -> str:
+def _cross_pool_move(
+    ctx: Ctx, vm: str, target_pool: Any, host: str, vdi_map: dict[str, str], vif_map: dict[str, str]
+) -> str:
     from .msg_net import new_vif
     from .msg_storage import move_vdi, new_vbd
+
     src_db = ctx.db
     rec = src_db.get("VM", vm)
     tctx = Ctx(ctx.sim, target_pool, ctx.method)
     power = rec["power_state"]
-    fields = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in public(rec).items()
-              if k not in RUNTIME_RESET or k == "uuid"}
+    fields = {
+        k: (v.copy() if type(v) in (list, dict) else v)
+        for k, v in public(rec).items()
+        if k not in RUNTIME_RESET or k == "uuid"
+    }
     fields["power_state"] = "Halted"
     vbds = [dict(src_db.get("VBD", b)) for b in rec["VBDs"]]
     vifs = [dict(src_db.get("VIF", v), _ref=v) for v in rec["VIFs"]]
@@ -894,6 +1081,7 @@ def _cross_pool_move(ctx: Ctx, vm: str, target_pool: Any, host: str, vdi_map: di
     destroy_vm(ctx, vm, check=False)
     if suspend_vdi in src_db.tables["VDI"]:
         from .msg_storage import vdi_destroy_internal
+
         vdi_destroy_internal(ctx, suspend_vdi)
     fields["uuid"] = uuid
     new = make_vm(tctx, fields)
@@ -938,8 +1126,19 @@ def data_sources(ctx: Ctx, vm: str) -> dict[str, tuple[float, str]]:
 @api("VM.get_data_sources", "self")
 def vm_get_data_sources(ctx: Ctx, vm: Any) -> list[dict[str, Any]]:
     ctx.rec("VM", vm)
-    return [{"name_label": k, "name_description": k, "enabled": True, "standard": True, "units": u, "min": 0.0,
-             "max": 1e18, "value": v} for k, (v, u) in sorted(data_sources(ctx, vm).items())]
+    return [
+        {
+            "name_label": k,
+            "name_description": k,
+            "enabled": True,
+            "standard": True,
+            "units": u,
+            "min": 0.0,
+            "max": 1e18,
+            "value": v,
+        }
+        for k, (v, u) in sorted(data_sources(ctx, vm).items())
+    ]
 
 
 @api("VM.query_data_source", "self", "data_source")
@@ -947,7 +1146,7 @@ def vm_query_data_source(ctx: Ctx, vm: Any, name: Any) -> float:
     ctx.rec("VM", vm)
     ds = data_sources(ctx, vm)
     if name not in ds:
-        raise XapiError("INTERNAL_ERROR", f"Rrd.Invalid_data_source(\"{name}\")")
+        raise XapiError("INTERNAL_ERROR", f'Rrd.Invalid_data_source("{name}")')
     return ds[name][0]
 
 

@@ -71,7 +71,7 @@ class _Parser:
             return lambda r: True
         p = self.or_()
         if self.peek() is not None:
-            raise XapiError("INTERNAL_ERROR", f"Expression_error: trailing tokens {self.toks[self.i:]}")
+            raise XapiError("INTERNAL_ERROR", f"Expression_error: trailing tokens {self.toks[self.i :]}")
         return p
 
     def or_(self) -> Pred:
@@ -141,6 +141,7 @@ def _eq(left: tuple[str, str], right: tuple[str, str]) -> Pred:
             if type(v) is str:
                 return v == lit
             return to_text(v) == lit
+
         return pred
     if left[0] == "field" and right[0] == "field":
         f1, f2 = left[1], right[1]

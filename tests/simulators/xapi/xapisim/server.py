@@ -151,18 +151,24 @@ class Handler(BaseHTTPRequestHandler):
             rid = req.get("id")
             v2 = req.get("jsonrpc") == "2.0"
         except (ValueError, AttributeError) as e:
-            self._json(200, {"jsonrpc": "2.0", "error": {"code": -32700, "message": "PARSE_ERROR",
-                                                         "data": [str(e)]}, "id": None})
+            self._json(
+                200,
+                {"jsonrpc": "2.0", "error": {"code": -32700, "message": "PARSE_ERROR", "data": [str(e)]}, "id": None},
+            )
             return
         if not isinstance(params, list):
             params = [params]
         try:
             value = to_json(self._call(method, params))
-            resp: dict[str, Any] = {"jsonrpc": "2.0", "result": value, "id": rid} if v2 else \
-                {"result": value, "error": None, "id": rid}
+            resp: dict[str, Any] = (
+                {"jsonrpc": "2.0", "result": value, "id": rid} if v2 else {"result": value, "error": None, "id": rid}
+            )
         except XapiError as e:
-            resp = {"jsonrpc": "2.0", "error": {"code": 1, "message": e.code, "data": e.params}, "id": rid} \
-                if v2 else {"result": None, "error": e.description, "id": rid}
+            resp = (
+                {"jsonrpc": "2.0", "error": {"code": 1, "message": e.code, "data": e.params}, "id": rid}
+                if v2
+                else {"result": None, "error": e.description, "id": rid}
+            )
         except _Drop:
             self._drop()
             return
@@ -244,6 +250,7 @@ class Handler(BaseHTTPRequestHandler):
             db.touch("VDI", vdi)
             from .api import Ctx
             from .msg_storage import sr_refresh
+
             sr_refresh(Ctx(self.sim, self.pool, "import_raw_vdi"), rec["SR"])
             if task in db.tables["task"]:
                 finish_task(db, task, "success", "")
@@ -268,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ control
     def _control(self, method: str, path: str, query: dict[str, str]) -> None:
         sim = self.sim
-        sub = path[len("/_control"):].rstrip("/") or "/"
+        sub = path[len("/_control") :].rstrip("/") or "/"
         body = self._body() if method in ("POST", "PUT", "DELETE") else b""
         try:
             if method == "GET" and sub == "/calls":
@@ -299,8 +306,9 @@ class Handler(BaseHTTPRequestHandler):
                 sim.reset()
                 return self._json(200, {"ok": True})
             if method == "GET" and sub == "/info":
-                return self._json(200, {"pools": [p.base_url for p in sim.pools], "pool": self.pool.index,
-                                        "username": sim.username})
+                return self._json(
+                    200, {"pools": [p.base_url for p in sim.pools], "pool": self.pool.index, "username": sim.username}
+                )
             if method == "GET" and sub == "/metrics":
                 return self._json(200, self._metrics(query.get("vm", "")))
         except (ValueError, TypeError, KeyError) as e:
@@ -310,12 +318,16 @@ class Handler(BaseHTTPRequestHandler):
     def _metrics(self, vm: str) -> dict[str, Any]:
         from .api import Ctx
         from .msg_vm import data_sources
+
         db = self.pool.db
         with db.lock:
             ctx = Ctx(self.sim, self.pool, "metrics")
             refs = [db.uuids["VM"].get(vm, vm)] if vm else list(db.tables["VM"])
-            return {db.tables["VM"][r]["uuid"]: {k: v for k, (v, _u) in data_sources(ctx, r).items()}
-                    for r in refs if r in db.tables["VM"]}
+            return {
+                db.tables["VM"][r]["uuid"]: {k: v for k, (v, _u) in data_sources(ctx, r).items()}
+                for r in refs
+                if r in db.tables["VM"]
+            }
 
     # ------------------------------------------------------------ verbs
     def _dispatch_http(self) -> None:

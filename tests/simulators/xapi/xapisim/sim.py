@@ -56,9 +56,16 @@ class Pool:
 
 
 class Simulator:
-    def __init__(self, scenario: dict[str, Any] | None = None, extra_vms: int = 0, username: str = "root",
-                 password: str = "password", ip_delay: float = 0.5) -> None:
+    def __init__(
+        self,
+        scenario: dict[str, Any] | None = None,
+        extra_vms: int = 0,
+        username: str = "root",
+        password: str = "password",
+        ip_delay: float = 0.5,
+    ) -> None:
         from .scenario import default_scenario
+
         self.lock = threading.Lock()
         self.scenario = scenario if scenario is not None else default_scenario()
         self.extra_vms = extra_vms
@@ -75,6 +82,7 @@ class Simulator:
     # ------------------------------------------------------------ building
     def populate(self) -> None:
         from .scenario import build
+
         with self.lock:
             n = len(self.scenario.get("pools", [])) or 1
             while len(self.pools) < n:
@@ -132,9 +140,14 @@ class Simulator:
         if "method" not in spec:
             raise ValueError("fault needs a method")
         count = spec.get("count", None if mode == "delay" else 1)
-        f = Fault(method=str(spec["method"]), mode=mode, count=None if count is None else int(count),
-                  after=int(spec.get("after", 0)), seconds=float(spec.get("seconds", 0.0)),
-                  status=int(spec.get("status", 500)))
+        f = Fault(
+            method=str(spec["method"]),
+            mode=mode,
+            count=None if count is None else int(count),
+            after=int(spec.get("after", 0)),
+            seconds=float(spec.get("seconds", 0.0)),
+            status=int(spec.get("status", 500)),
+        )
         if "error" in spec:
             err = spec["error"]
             f.error = [str(x) for x in (err if isinstance(err, list) else [err])]
@@ -159,8 +172,11 @@ class Simulator:
                     for ref in sorted(p.db.tables[cls]):
                         rec = public(p.db.tables[cls][ref])
                         if stable:
-                            rec = {k: v for k, v in rec.items() if k not in VOLATILE_FIELDS
-                                   and not (cls in METRIC_CLASSES and type(v) is DT)}
+                            rec = {
+                                k: v
+                                for k, v in rec.items()
+                                if k not in VOLATILE_FIELDS and not (cls in METRIC_CLASSES and type(v) is DT)
+                            }
                             if cls == "VDI":
                                 content = p.db.tables[cls][ref].get("_content")
                                 rec["_content_sha256"] = hashlib.sha256(content or b"").hexdigest()

@@ -39,7 +39,7 @@ def decode(data: bytes) -> tuple[bytes, int]:
     head = data[:SECTOR]
     _footer_fields(head)
     dyn_off = struct.unpack(">Q", head[16:24])[0]
-    dyn = data[dyn_off:dyn_off + 1024]
+    dyn = data[dyn_off : dyn_off + 1024]
     if dyn[:8] != b"cxsparse":
         raise VhdError("missing dynamic header cookie")
     table_off = struct.unpack(">Q", dyn[16:24])[0]
@@ -47,7 +47,7 @@ def decode(data: bytes) -> tuple[bytes, int]:
     block_size = struct.unpack(">I", dyn[32:36])[0]
     spb = block_size // SECTOR
     bitmap_len = ((spb // 8 + SECTOR - 1) // SECTOR) * SECTOR
-    bat = struct.unpack(f">{entries}I", data[table_off:table_off + 4 * entries])
+    bat = struct.unpack(f">{entries}I", data[table_off : table_off + 4 * entries])
     last = -1
     for i, e in enumerate(bat):
         if e != 0xFFFFFFFF:
@@ -57,15 +57,15 @@ def decode(data: bytes) -> tuple[bytes, int]:
         if e == 0xFFFFFFFF:
             continue
         start = e * SECTOR
-        bitmap = data[start:start + bitmap_len]
-        block = data[start + bitmap_len:start + bitmap_len + block_size]
+        bitmap = data[start : start + bitmap_len]
+        block = data[start + bitmap_len : start + bitmap_len + block_size]
         base = i * block_size
         for s in range(spb):
             if base + s * SECTOR >= len(out):
                 break
             if bitmap[s // 8] & (0x80 >> (s % 8)):
-                chunk = block[s * SECTOR:(s + 1) * SECTOR]
-                out[base + s * SECTOR:base + s * SECTOR + len(chunk)] = chunk
+                chunk = block[s * SECTOR : (s + 1) * SECTOR]
+                out[base + s * SECTOR : base + s * SECTOR + len(chunk)] = chunk
     return bytes(out), size
 
 
@@ -135,7 +135,7 @@ def encode_dynamic(content: bytes, size: int, block_size: int = 2 * 1024 * 1024)
     blocks = bytearray()
     pos = table_off + bat_len
     for i in range(entries):
-        chunk = content[i * block_size:(i + 1) * block_size]
+        chunk = content[i * block_size : (i + 1) * block_size]
         if not chunk.strip(b"\0"):
             continue
         bat[i] = pos // SECTOR

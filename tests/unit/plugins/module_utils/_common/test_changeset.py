@@ -21,8 +21,10 @@ def test_operations_order_needs_halt_and_prediction():
     cs.update_after(["vcpus"], 2)
     assert cs.changed and cs.needs_halt and cs.halt_reasons() == ["shut down"]
     assert cs.diff == {"before": {"vcpus": 1, "name": "x"}, "after": {"vcpus": 2, "name": "x"}}
-    assert cs.summary() == [{"operation": "shutdown", "description": "shut down", "needs_halt": True},
-                            {"operation": "set_vcpus", "description": "vcpus 1 -> 2", "params": {"vcpus": 2}}]
+    assert cs.summary() == [
+        {"operation": "shutdown", "description": "shut down", "needs_halt": True},
+        {"operation": "set_vcpus", "description": "vcpus 1 -> 2", "params": {"vcpus": 2}},
+    ]
     cs.apply()
     assert ran == ["shutdown", "set_vcpus"]
 

@@ -18,8 +18,12 @@ def test_retries_only_transient_errors_with_backoff():
             raise Transient()
         return "ok"
 
-    assert retry(call, lambda e: isinstance(e, Transient), attempts=5, base_delay=1, sleep=sleeps.append,
-                 jitter=lambda: 1.0) == "ok"
+    assert (
+        retry(
+            call, lambda e: isinstance(e, Transient), attempts=5, base_delay=1, sleep=sleeps.append, jitter=lambda: 1.0
+        )
+        == "ok"
+    )
     assert len(calls) == 3 and sleeps == [1.0, 2.0]
 
 
@@ -50,6 +54,13 @@ def test_gives_up_after_attempts_with_the_last_error():
 def test_delay_is_capped():
     sleeps = []
     with pytest.raises(Transient):
-        retry(lambda: (_ for _ in ()).throw(Transient()), lambda e: True, attempts=6, base_delay=1, max_delay=4,
-              sleep=sleeps.append, jitter=lambda: 1.0)
+        retry(
+            lambda: (_ for _ in ()).throw(Transient()),
+            lambda e: True,
+            attempts=6,
+            base_delay=1,
+            max_delay=4,
+            sleep=sleeps.append,
+            jitter=lambda: 1.0,
+        )
     assert sleeps == [1.0, 2.0, 4.0, 4.0, 4.0]

@@ -16,8 +16,9 @@ def test_rollback_runs_newest_first_and_names_the_step():
             raise BackendError("VBD.create failed: INTERNAL_ERROR", code="INTERNAL_ERROR")
     assert undone == ["vdi", "vm"]
     assert err.value.step == "add_disk"
-    assert err.value.message() == ("step 'add_disk' failed: VBD.create failed: INTERNAL_ERROR "
-                                   "(rolled back: nothing was left behind)")
+    assert err.value.message() == (
+        "step 'add_disk' failed: VBD.create failed: INTERNAL_ERROR (rolled back: nothing was left behind)"
+    )
 
 
 def test_rollback_failures_are_reported_and_do_not_stop_the_rest():

@@ -29,8 +29,9 @@ class InProcessConn:
         try:
             return dispatch(self.sim, self.pool, method, [self.session_ref, *args])
         except XapiError as exc:
-            raise BackendError("%s failed: %s" % (method, describe_failure(exc.code, exc.params)), code=exc.code,
-                               details=exc.params) from None
+            raise BackendError(
+                "%s failed: %s" % (method, describe_failure(exc.code, exc.params)), code=exc.code, details=exc.params
+            ) from None
 
     def logout(self) -> None:
         pass

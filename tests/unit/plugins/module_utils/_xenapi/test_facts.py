@@ -7,19 +7,30 @@ from ansible_collections.virtops.compute.plugins.module_utils._xenapi.tasks impo
 
 
 def test_guest_ips_per_device():
-    nets = {"0/ip": "192.0.2.5", "0/ipv4/0": "192.0.2.5", "0/ipv6/0": "fe80::1", "0/ipv6/1": "2001:db8::5",
-            "1/ipv4/0": "198.51.100.7", "junk": "x"}
-    assert guest_ips(nets) == {"0": {"ipv4": ["192.0.2.5"], "ipv6": ["fe80::1", "2001:db8::5"]},
-                               "1": {"ipv4": ["198.51.100.7"], "ipv6": []}}
+    nets = {
+        "0/ip": "192.0.2.5",
+        "0/ipv4/0": "192.0.2.5",
+        "0/ipv6/0": "fe80::1",
+        "0/ipv6/1": "2001:db8::5",
+        "1/ipv4/0": "198.51.100.7",
+        "junk": "x",
+    }
+    assert guest_ips(nets) == {
+        "0": {"ipv4": ["192.0.2.5"], "ipv6": ["fe80::1", "2001:db8::5"]},
+        "1": {"ipv4": ["198.51.100.7"], "ipv6": []},
+    }
 
 
-@pytest.mark.parametrize("family,cidr,expected", [
-    ("any", None, ["192.0.2.5", "2001:db8::5"]),
-    ("ipv4", None, ["192.0.2.5"]),
-    ("ipv6", None, ["2001:db8::5"]),
-    ("ipv4", "198.51.100.0/24", []),
-    ("any", "2001:db8::/32", ["2001:db8::5"]),
-])
+@pytest.mark.parametrize(
+    "family,cidr,expected",
+    [
+        ("any", None, ["192.0.2.5", "2001:db8::5"]),
+        ("ipv4", None, ["192.0.2.5"]),
+        ("ipv6", None, ["2001:db8::5"]),
+        ("ipv4", "198.51.100.0/24", []),
+        ("any", "2001:db8::/32", ["2001:db8::5"]),
+    ],
+)
 def test_usable_ips_drop_link_local_and_filter(family, cidr, expected):
     ips = ["169.254.1.1", "192.0.2.5", "fe80::1", "2001:db8::5", "127.0.0.1", "not-an-ip"]
     assert usable_ips(ips, family, cidr) == expected

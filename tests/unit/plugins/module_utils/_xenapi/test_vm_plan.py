@@ -17,7 +17,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_plan im
 )
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_spec import parse_spec
 
-GiB = 1024 ** 3
+GiB = 1024**3
 ETH0 = "Pool-wide network associated with eth0"
 
 
@@ -58,8 +58,9 @@ def test_power_state_halted_implies_permission(backend, conn):
 
 
 def test_hot_plug_on_running_vm(backend, conn):
-    cs, ref = planner(backend, name="web-01", disks=[{"userdevice": 1, "size": "1GiB"}],
-                      networks=[{"device": 1, "network": ETH0}]).plan()
+    cs, ref = planner(
+        backend, name="web-01", disks=[{"userdevice": 1, "size": "1GiB"}], networks=[{"device": 1, "network": ETH0}]
+    ).plan()
     assert [op.name for op in cs.operations] == ["add_disk", "add_nic"]
     assert "hot-plugged" in cs.operations[0].description
     cs.apply()
