@@ -421,3 +421,37 @@ def test_password_never_in_output(xapi, playbook):
     blob = run.stdout + run.stderr + json.dumps(run.results)
     assert secret not in blob
     _ = io
+
+
+def test_config_drive_regenerated_only_when_content_changes(xapi, playbook):
+    first = {"user_data": "#cloud-config\nhostname: a\n", "meta_data": {"role": "web"}}
+    run = playbook([xen_vm(name="web-01", cloud_init=first, allow_power_cycling=True)])
+    assert run.rc == 0, run.result()
+    old_sha = run.result()["vm"]["config_drive"]["sha256"]
+    state = pool(xapi.control)
+    old_vdi = state["VBD"][next(r for r in one_vm(state, "web-01")["VBDs"]
+                                if state["VBD"][r]["userdevice"] == "4")]["VDI"]
+    assert playbook([xen_vm(name="web-01", cloud_init=first)]).result()["changed"] is False
+    second = dict(first, user_data="#cloud-config\nhostname: b\n")
+    run = playbook([xen_vm(name="web-01", cloud_init=second)])
+    res = run.result()
+    assert run.rc == 0 and [c["operation"] for c in res["changes"]] == ["config_drive"], res
+    assert "regenerate" in res["changes"][0]["description"]
+    assert res["vm"]["config_drive"]["sha256"] != old_sha
+    state = pool(xapi.control)
+    vm = one_vm(state, "web-01")
+    assert vm["power_state"] == "Running"
+    cd = vm_cds(state, vm)[4]
+    assert cd["VDI"] != old_vdi and old_vdi not in state["VDI"]  # the old drive is gone
+    assert state["VDI"][cd["VDI"]]["other_config"]["virtops_config_drive_sha256"] == res["vm"]["config_drive"]["sha256"]
+
+
+def test_destroy_falls_back_to_hard_shutdown_after_shutdown_timeout(xapi, playbook):
+    xapi.control.fault("VM.clean_shutdown", mode="delay", seconds=6)
+    xapi.control.reset_calls()
+    run = playbook([xen_vm(name="web-01", state="absent", shutdown_timeout=1)])
+    assert run.rc == 0, run.result()
+    calls = xapi.control.calls()
+    assert calls.get("Async.VM.clean_shutdown") == 1 and calls.get("Async.VM.hard_shutdown") == 1
+    assert calls.get("task.cancel") == 1
+    assert vms_named(pool(xapi.control), "web-01") == []

@@ -132,6 +132,12 @@ DOM0_OK = {
 }
 
 
+# xapi lets a hard shutdown/reboot proceed while a clean one is pending (a guest that ignores the
+# ACPI request must not block the fallback); the clean operation then finds the VM halted and fails.
+INTERRUPTING_OPS = frozenset({"hard_shutdown", "hard_reboot", "power_state_reset"})
+INTERRUPTIBLE_OPS = frozenset({"clean_shutdown", "clean_reboot", "shutdown", "suspend", "pause"})
+
+
 def is_default_template(rec: dict[str, Any]) -> bool:
     return bool(rec["is_default_template"]) or (
         rec["is_a_template"] and rec["other_config"].get("default_template") == "true"
@@ -169,7 +175,7 @@ def _check(key: tuple[Any, ...], ref: str, op: str) -> XapiError | None:
         ok = True
     if not ok:
         return XapiError("VM_BAD_POWER_STATE", ref, ", ".join(s.lower() for s in allowed), ps.lower())
-    if cur is not None:
+    if cur is not None and not (op in INTERRUPTING_OPS and cur[1] in INTERRUPTIBLE_OPS):
         return XapiError("OTHER_OPERATION_IN_PROGRESS", "VM", ref, cur[1], cur[0])
     if (
         template

@@ -50,6 +50,8 @@ def begin(ctx: Ctx, vm: Any, op: str) -> dict[str, Any]:
     """Validate `op` on `vm` in xapi's check order; apply an injected delay while the op is current."""
     rec = ctx.rec("VM", vm)
     lifecycle.assert_op(rec, vm, op)
+    if op in lifecycle.INTERRUPTING_OPS:
+        _cancel_interruptible(ctx, vm, rec)
     if ctx.delay > 0:
         key = ctx.task or new_ref()
         rec["current_operations"][key] = op
@@ -60,8 +62,28 @@ def begin(ctx: Ctx, vm: Any, op: str) -> dict[str, Any]:
             rec = ctx.db.tables["VM"].get(vm, rec)
             rec["current_operations"].pop(key, None)
             refresh(ctx, vm)
+        # while we waited the task may have been cancelled, or a hard operation may have changed the VM
+        task = ctx.db.tables["task"].get(ctx.task) if ctx.task else None
+        if task is not None and task["status"] == "cancelled":
+            raise XapiError("TASK_CANCELLED", ctx.task)
         rec = ctx.rec("VM", vm)
+        lifecycle.assert_op(rec, vm, op)
     return rec
+
+
+def _cancel_interruptible(ctx: Ctx, vm: Any, rec: dict[str, Any]) -> None:
+    """As xapi does before a hard shutdown/reboot: cancel pending clean operations on the VM."""
+    for key, current in list(rec["current_operations"].items()):
+        if current not in lifecycle.INTERRUPTIBLE_OPS:
+            continue
+        rec["current_operations"].pop(key, None)
+        task = ctx.db.tables["task"].get(key)
+        if task is not None and task["status"] == "pending":
+            task.update(
+                status="cancelled", error_info=["TASK_CANCELLED", key], finished=now_dt(), allowed_operations=[]
+            )
+            ctx.db.touch("task", key)
+    refresh(ctx, vm)
 
 
 def vm_memory(rec: dict[str, Any]) -> int:
