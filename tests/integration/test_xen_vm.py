@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import urllib.request
 
@@ -420,7 +419,6 @@ def test_password_never_in_output(xapi, playbook):
     assert run.rc != 0
     blob = run.stdout + run.stderr + json.dumps(run.results)
     assert secret not in blob
-    _ = io
 
 
 def test_config_drive_regenerated_only_when_content_changes(xapi, playbook):
@@ -429,8 +427,9 @@ def test_config_drive_regenerated_only_when_content_changes(xapi, playbook):
     assert run.rc == 0, run.result()
     old_sha = run.result()["vm"]["config_drive"]["sha256"]
     state = pool(xapi.control)
-    old_vdi = state["VBD"][next(r for r in one_vm(state, "web-01")["VBDs"]
-                                if state["VBD"][r]["userdevice"] == "4")]["VDI"]
+    old_vdi = state["VBD"][next(r for r in one_vm(state, "web-01")["VBDs"] if state["VBD"][r]["userdevice"] == "4")][
+        "VDI"
+    ]
     assert playbook([xen_vm(name="web-01", cloud_init=first)]).result()["changed"] is False
     second = dict(first, user_data="#cloud-config\nhostname: b\n")
     run = playbook([xen_vm(name="web-01", cloud_init=second)])

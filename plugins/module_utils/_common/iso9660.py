@@ -107,8 +107,8 @@ class _Node:
 def _primary_sort_key(identifier: bytes) -> tuple[bytes, bytes, bytes]:
     # ECMA-119 9.3: order by name, then extension, then version. All d-characters
     # sort after the padding space, so comparing the raw parts is equivalent.
-    base, _, version = identifier.partition(b";")
-    name, _, ext = base.partition(b".")
+    base, _unused, version = identifier.partition(b";")
+    name, _unused, ext = base.partition(b".")
     return name, ext, version
 
 

@@ -120,7 +120,10 @@ def find_vcsim_binary() -> str:
     try:
         proc = subprocess.run(
             ["bash", str(BUILD_SCRIPT), "--print-path"],
-            capture_output=True, text=True, timeout=60,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise VcsimNotFound(f"{BUILD_SCRIPT} --print-path failed: {exc}") from exc
@@ -187,8 +190,7 @@ class VcsimServer:
         self.log_path: Path | None = None
         self.trace_path: Path | None = None
         self._proc: subprocess.Popen | None = None
-        self._args = ["-l", f"{self.host}:0", "-stdinexit",
-                      "-username", username, "-password", password]
+        self._args = ["-l", f"{self.host}:0", "-stdinexit", "-username", username, "-password", password]
         if esx:
             self._args.append("-esx")
         if autostart is not None:
@@ -238,8 +240,13 @@ class VcsimServer:
         started = time.monotonic()
         with open(out_path, "wb") as out, open(self.log_path, "wb") as err:
             self._proc = subprocess.Popen(
-                args, stdin=subprocess.PIPE, stdout=out, stderr=err,
-                cwd=str(self.workdir), env=env, close_fds=True,
+                args,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                cwd=str(self.workdir),
+                env=env,
+                close_fds=True,
             )
         try:
             self._wait_ready(out_path, started)
@@ -260,9 +267,7 @@ class VcsimServer:
             if m:
                 break
             if self._proc.poll() is not None:
-                raise VcsimError(
-                    f"vcsim exited with {self._proc.returncode} before it was ready:\n{self.log_text()}"
-                )
+                raise VcsimError(f"vcsim exited with {self._proc.returncode} before it was ready:\n{self.log_text()}")
             if time.monotonic() > deadline:
                 raise VcsimError(f"vcsim not ready after {self.start_timeout}s:\n{self.log_text()}")
             time.sleep(delay)
@@ -331,7 +336,10 @@ class VcsimServer:
         from pyVim.connect import SmartConnect  # imported lazily: the plugin does not need pyvmomi
 
         return SmartConnect(
-            host=self.host, port=self.port, user=self.username, pwd=self.password,
+            host=self.host,
+            port=self.port,
+            user=self.username,
+            pwd=self.password,
             disableSslCertValidation=True,
         )
 
@@ -398,7 +406,9 @@ class VcsimFactory:
 def pytest_addoption(parser):
     group = parser.getgroup("vcsim", "vcsim vCenter simulator")
     group.addoption(
-        "--vcsim-trace", action="store_true", default=False,
+        "--vcsim-trace",
+        action="store_true",
+        default=False,
         help="start the shared vcsim_server with -trace (enables its count_calls())",
     )
 

@@ -16,8 +16,10 @@ def _all(si, vimtype):
 
 def test_smartconnect_unverified(vcsim_server):
     si = SmartConnect(
-        host=vcsim_server.host, port=vcsim_server.port,
-        user=vcsim_server.username, pwd=vcsim_server.password,
+        host=vcsim_server.host,
+        port=vcsim_server.port,
+        user=vcsim_server.username,
+        pwd=vcsim_server.password,
         disableSslCertValidation=True,
     )
     try:
@@ -33,8 +35,10 @@ def test_smartconnect_unverified(vcsim_server):
 def test_wrong_password_is_rejected(vcsim_server):
     with pytest.raises(vim.fault.InvalidLogin):
         SmartConnect(
-            host=vcsim_server.host, port=vcsim_server.port,
-            user=vcsim_server.username, pwd="wrong-" + vcsim_server.password,
+            host=vcsim_server.host,
+            port=vcsim_server.port,
+            user=vcsim_server.username,
+            pwd="wrong-" + vcsim_server.password,
             disableSslCertValidation=True,
         )
 
@@ -69,4 +73,5 @@ def test_server_is_stopped_and_cleaned(vcsim_factory):
     assert not server.running and not workdir.exists()
     with pytest.raises(ProcessLookupError):
         import os
+
         os.kill(pid, 0)

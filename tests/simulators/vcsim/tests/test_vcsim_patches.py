@@ -97,7 +97,7 @@ def test_remove_root_snapshot_with_children(vcsim, vm):
     assert vm.snapshot is None
     # the children went with it: they are gone from the inventory too
     with pytest.raises(vmodl.fault.ManagedObjectNotFound):
-        _ = s2.vm
+        assert s2.vm is not None
     # and the VM takes new snapshots again
     s4 = _snapshot(vm, "s4")
     assert vm.snapshot.currentSnapshot == s4

@@ -17,8 +17,13 @@ def test_5000_vms_in_one_round_trip(big_vcsim):
     content = si.RetrieveContent()
     view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
     spec = vim.PropertyCollector.FilterSpec(
-        objectSet=[vim.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[
-            vim.PropertyCollector.TraversalSpec(type=vim.view.ContainerView, path="view")])],
+        objectSet=[
+            vim.PropertyCollector.ObjectSpec(
+                obj=view,
+                skip=True,
+                selectSet=[vim.PropertyCollector.TraversalSpec(type=vim.view.ContainerView, path="view")],
+            )
+        ],
         propSet=[vim.PropertyCollector.PropertySpec(type=vim.VirtualMachine, pathSet=["name"])],
     )
     mark = big_vcsim.trace_mark()

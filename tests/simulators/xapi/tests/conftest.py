@@ -7,7 +7,6 @@ _SIMS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 if _SIMS not in sys.path:
     sys.path.insert(0, _SIMS)
 
-from xapi.pytest_plugin import xapi, xapi_server, xapi_tls, xapi_tls_server  # noqa: F401
 from xapi.xapisim import Simulator
 from xapi.xapisim.api import dispatch
 

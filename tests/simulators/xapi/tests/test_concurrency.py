@@ -1,5 +1,6 @@
 """Concurrent lifecycle operations, as xapi orders them."""
 
+
 def test_hard_shutdown_interrupts_a_pending_clean_shutdown(xapi):
     """xapi lets a hard shutdown through while a clean one hangs, and cancels the clean one's task."""
     import time

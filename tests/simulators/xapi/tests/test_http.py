@@ -161,18 +161,20 @@ def test_import_export_raw_vdi(xapi):
     )
     sid = xapi_session_id(xapi, x)
     data = bytes(range(256)) * 4096  # 1 MiB
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=raw", data)
+    status, _unused = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=raw", data)
     assert status == 200
     status, body = http_req(xapi.url, "GET", f"/export_raw_vdi?session_id={sid}&vdi={x.VDI.get_uuid(vdi)}&format=raw")
     assert status == 200 and body == data
     dyn = vhd.encode_dynamic(b"\x01" * 3000 + b"\0" * 5000 + b"\x07" * 100, 3 << 20)
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=vhd", dyn)
+    status, _unused = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=vhd", dyn)
     assert status == 200
     status, body = http_req(xapi.url, "GET", f"/export_raw_vdi?session_id={sid}&vdi={vdi}")
     assert body[:8100] == b"\x01" * 3000 + b"\0" * 5000 + b"\x07" * 100
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=raw", b"x" * (5 << 20))
+    status, _unused = http_req(
+        xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&format=raw", b"x" * (5 << 20)
+    )
     assert status == 400
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id=OpaqueRef:bad&vdi={vdi}", b"x")
+    status, _unused = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id=OpaqueRef:bad&vdi={vdi}", b"x")
     assert status == 401
 
 
@@ -426,10 +428,12 @@ def test_import_with_task_and_events_register(xapi):
     )
     task = x.task.create("import", "")
     assert x.task.get_status(task) == "pending"
-    status, _ = http_req(xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}", b"y" * 2048)
+    status, _unused = http_req(
+        xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}", b"y" * 2048
+    )
     assert status == 200 and x.task.get_status(task) == "success"
     task = x.task.create("import", "")
-    status, _ = http_req(
+    status, _unused = http_req(
         xapi.url, "PUT", f"/import_raw_vdi?session_id={sid}&vdi={vdi}&task_id={task}", b"y" * (2 << 20)
     )
     assert status == 400 and x.task.get_error_info(task)[0] == "VDI_TOO_SMALL"

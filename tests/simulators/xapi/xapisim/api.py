@@ -243,7 +243,7 @@ def _setter(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
 
 
 def _map_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
-    _, kt, vt = parse_type(ftype)
+    _unused, kt, vt = parse_type(ftype)
 
     def add(ctx: Ctx, ref: Any, key: Any, value: Any) -> str:
         rec = ctx.rec(cls, ref)
@@ -259,7 +259,7 @@ def _map_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
 
 
 def _map_remove(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
-    _, kt, _vt = parse_type(ftype)
+    _unused, kt, _vt = parse_type(ftype)
 
     def remove(ctx: Ctx, ref: Any, key: Any) -> str:
         rec = ctx.rec(cls, ref)
@@ -272,7 +272,7 @@ def _map_remove(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
 
 
 def _set_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
-    _, et, _ = parse_type(ftype)
+    _unused, et, _unused = parse_type(ftype)
 
     def add(ctx: Ctx, ref: Any, value: Any) -> str:
         rec = ctx.rec(cls, ref)
@@ -286,7 +286,7 @@ def _set_add(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
 
 
 def _set_remove(cls: str, fname: str, ftype: str) -> Callable[..., Any]:
-    _, et, _ = parse_type(ftype)
+    _unused, et, _unused = parse_type(ftype)
 
     def remove(ctx: Ctx, ref: Any, value: Any) -> str:
         rec = ctx.rec(cls, ref)

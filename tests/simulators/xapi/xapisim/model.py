@@ -92,7 +92,7 @@ def parse_type(t: str) -> tuple[str, Any, Any]:
 
 
 def zero_value(t: str) -> Any:
-    kind, a, _ = parse_type(t)
+    kind, a, _unused = parse_type(t)
     if kind == "map":
         return {}
     if kind == "set":

@@ -95,7 +95,7 @@ def _parse_token(token: Any) -> int:
     if token in ("", None):
         return -1
     try:
-        return int(str(token).split(",")[0])
+        return int(str(token).split(",", maxsplit=1)[0])
     except ValueError:
         raise XapiError("EVENT_FROM_TOKEN_PARSE_FAILURE", str(token)) from None
 

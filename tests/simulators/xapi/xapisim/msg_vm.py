@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-import time
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -391,7 +390,8 @@ DESTROY_HOOKS["VM"] = _destroy_hook
 
 @api("VM.start", "vm", "start_paused", "force")
 def vm_start(ctx: Ctx, vm: Any, start_paused: Any, force: Any) -> str:
-    paused, _ = as_bool(start_paused, "start_paused"), as_bool(force, "force")
+    paused = as_bool(start_paused, "start_paused")
+    as_bool(force, "force")  # validated like xapi, not used by the simulator
     begin(ctx, vm, "start")
     set_running(ctx, vm, pick_host(ctx, vm), paused)
     return ""
@@ -1197,6 +1197,3 @@ def vm_allowed_vif_devices(ctx: Ctx, vm: Any) -> list[str]:
 def vm_get_possible_hosts(ctx: Ctx, vm: Any) -> list[str]:
     ctx.rec("VM", vm)
     return [h for h, r in ctx.db.tables["host"].items() if r["enabled"]]
-
-
-_ = time

@@ -138,7 +138,7 @@ def _eq(left: tuple[str, str], right: tuple[str, str]) -> Pred:
 
         def pred(r: dict[str, Any]) -> bool:
             v = r.get(f)
-            if type(v) is str:
+            if isinstance(v, str):
                 return v == lit
             return to_text(v) == lit
 

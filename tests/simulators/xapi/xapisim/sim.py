@@ -175,7 +175,7 @@ class Simulator:
                             rec = {
                                 k: v
                                 for k, v in rec.items()
-                                if k not in VOLATILE_FIELDS and not (cls in METRIC_CLASSES and type(v) is DT)
+                                if k not in VOLATILE_FIELDS and not (cls in METRIC_CLASSES and isinstance(v, DT))
                             }
                             if cls == "VDI":
                                 content = p.db.tables[cls][ref].get("_content")

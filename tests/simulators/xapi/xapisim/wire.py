@@ -17,7 +17,7 @@ def to_xmlrpc(v: Any) -> Any:
     if t is DT:
         return xmlrpc.client.DateTime(str(v))
     if t is dict:
-        return {(k if type(k) is str else str(k)): to_xmlrpc(x) for k, x in v.items()}
+        return {(k if isinstance(k, str) else str(k)): to_xmlrpc(x) for k, x in v.items()}
     if t is list or t is tuple:
         return [to_xmlrpc(x) for x in v]
     if v is None:
@@ -34,7 +34,7 @@ def to_json(v: Any) -> Any:
     if t is DT:
         return str(v)
     if t is dict:
-        return {(k if type(k) is str else str(k)): to_json(x) for k, x in v.items()}
+        return {(k if isinstance(k, str) else str(k)): to_json(x) for k, x in v.items()}
     if t is list or t is tuple:
         return [to_json(x) for x in v]
     if v is None:

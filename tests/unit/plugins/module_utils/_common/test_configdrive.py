@@ -60,7 +60,7 @@ def test_nocloud_layout(tmp_path: Path) -> None:
 
 
 def test_nocloud_without_network_config(tmp_path: Path) -> None:
-    image, _ = configdrive.build_config_drive(USER_DATA, None, None, instance_id="vm-1")
+    image, _unused = configdrive.build_config_drive(USER_DATA, None, None, instance_id="vm-1")
     files = _read(image, "cidata", tmp_path)
     assert sorted(files) == ["meta-data", "user-data"]
     assert json.loads(files["meta-data"]) == {"instance-id": "vm-1"}
@@ -78,13 +78,13 @@ def test_nocloud_user_keys_win() -> None:
 def test_nocloud_string_documents_are_verbatim() -> None:
     meta = "instance-id: abc\nlocal-hostname: h\n"
     net = "version: 2\nethernets:\n  eth0: {dhcp4: true}\n"
-    files, _ = configdrive.config_drive_files(USER_DATA, meta, net, instance_id="ignored")
+    files, _unused = configdrive.config_drive_files(USER_DATA, meta, net, instance_id="ignored")
     assert files["meta-data"] == meta.encode()
     assert files["network-config"] == net.encode()
 
 
 def test_nocloud_json_string_meta_data_is_merged() -> None:
-    files, _ = configdrive.config_drive_files(None, '{"a": 1}', None, instance_id="i")
+    files, _unused = configdrive.config_drive_files(None, '{"a": 1}', None, instance_id="i")
     assert json.loads(files["meta-data"]) == {"a": 1, "instance-id": "i"}
 
 
@@ -111,7 +111,7 @@ def test_configdrive_layout(tmp_path: Path) -> None:
 
 
 def test_configdrive_minimal(tmp_path: Path) -> None:
-    image, _ = configdrive.build_config_drive(None, None, None, fmt="configdrive", instance_id="u")
+    image, _unused = configdrive.build_config_drive(None, None, None, fmt="configdrive", instance_id="u")
     files = _read(image, "config-2", tmp_path)
     assert sorted(files) == ["openstack/latest/meta_data.json"]
     assert json.loads(files["openstack/latest/meta_data.json"]) == {"uuid": "u"}
@@ -133,16 +133,16 @@ def test_deterministic(fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["nocloud", "configdrive"])
 def test_content_changes_hash(fmt: str) -> None:
-    _, base = configdrive.build_config_drive(USER_DATA, {}, None, fmt=fmt, instance_id="i")
-    _, other_user = configdrive.build_config_drive(USER_DATA + "#\n", {}, None, fmt=fmt, instance_id="i")
-    _, other_id = configdrive.build_config_drive(USER_DATA, {}, None, fmt=fmt, instance_id="j")
-    _, with_net = configdrive.build_config_drive(USER_DATA, {}, {"version": 2}, fmt=fmt, instance_id="i")
+    _unused, base = configdrive.build_config_drive(USER_DATA, {}, None, fmt=fmt, instance_id="i")
+    _unused, other_user = configdrive.build_config_drive(USER_DATA + "#\n", {}, None, fmt=fmt, instance_id="i")
+    _unused, other_id = configdrive.build_config_drive(USER_DATA, {}, None, fmt=fmt, instance_id="j")
+    _unused, with_net = configdrive.build_config_drive(USER_DATA, {}, {"version": 2}, fmt=fmt, instance_id="i")
     assert len({base, other_user, other_id, with_net}) == 4
 
 
 def test_formats_differ() -> None:
-    _, nocloud = configdrive.build_config_drive(USER_DATA, None, None, instance_id="i")
-    _, openstack = configdrive.build_config_drive(USER_DATA, None, None, fmt="configdrive", instance_id="i")
+    _unused, nocloud = configdrive.build_config_drive(USER_DATA, None, None, instance_id="i")
+    _unused, openstack = configdrive.build_config_drive(USER_DATA, None, None, fmt="configdrive", instance_id="i")
     assert nocloud != openstack
 
 
@@ -152,7 +152,7 @@ def test_unknown_format() -> None:
 
 
 def test_typical_nocloud_size() -> None:
-    image, _ = configdrive.build_config_drive(
+    image, _unused = configdrive.build_config_drive(
         USER_DATA, None, {"version": 2, "ethernets": {"eth0": {"dhcp4": True}}}, instance_id="i", hostname="h"
     )
     # 19 sectors of header, 4 path tables, 2 root directories, 3 files

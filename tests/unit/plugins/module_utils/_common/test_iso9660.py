@@ -111,15 +111,15 @@ def _check_primary_ident(ident: bytes, is_dir: bool) -> None:
     if is_dir:
         assert 1 <= len(ident) <= 31 and set(ident) <= d_chars, "bad directory identifier %r" % text
         return
-    base, _, version = text.partition(";")
-    name, _, ext = base.partition(".")
+    base, _unused, version = text.partition(";")
+    name, _unused, ext = base.partition(".")
     assert version == "1", text
     assert len(name) + len(ext) <= 30, text
     assert set((name + ext).encode()) <= d_chars, "bad file identifier %r" % text
 
 
 def _primary_key(ident: bytes) -> tuple[bytes, ...]:
-    name, _, ext = ident.split(b";")[0].partition(b".")
+    name, _unused, ext = ident.split(b";")[0].partition(b".")
     return name, ext
 
 
@@ -248,7 +248,7 @@ def read_iso(image: bytes) -> Image:
         spans.extend((r.extent, r.extent + r.size // SECTOR) for r in vol.dirs.values())
     spans.extend((r.extent, r.extent + (r.size + SECTOR - 1) // SECTOR) for r in j_vol.file_records.values() if r.size)
     spans = sorted(set(spans))
-    for (_, end), (start, _) in itertools.pairwise(spans):
+    for (_unused, end), (start, _unused) in itertools.pairwise(spans):
         assert end <= start, "extents overlap"
     assert spans[-1][1] <= total
     return Image(total_sectors=total, primary=p_vol, joliet=j_vol)

@@ -55,7 +55,7 @@ def test_delay_is_capped():
     sleeps = []
     with pytest.raises(Transient):
         retry(
-            lambda: (_ for _ in ()).throw(Transient()),
+            lambda: (x for x in ()).throw(Transient()),
             lambda e: True,
             attempts=6,
             base_delay=1,

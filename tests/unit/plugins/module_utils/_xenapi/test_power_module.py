@@ -197,7 +197,7 @@ def planner(
 def test_target_states(current: str, target: str, ops: list[str]) -> None:
     records = pool()
     records["VM"]["OpaqueRef:web"]["power_state"] = current
-    plan, _ = planner(records, params(target))
+    plan, _unused = planner(records, params(target))
     cs = plan.plan()
     assert [op.name for op in cs.operations] == ops
     assert cs.after["power_state"] == target
@@ -232,7 +232,7 @@ def test_force_halt_is_hard_and_runs_hard_shutdown() -> None:
 def test_restart_needs_a_running_vm() -> None:
     records = pool()
     records["VM"]["OpaqueRef:web"]["power_state"] = "Halted"
-    plan, _ = planner(records, params("restarted"))
+    plan, _unused = planner(records, params("restarted"))
     with pytest.raises(Conflict) as err:
         plan.plan()
     assert err.value.code == "VM_BAD_POWER_STATE"
@@ -259,7 +259,7 @@ def test_restart_always_changes(kw: dict[str, Any], method: str) -> None:
 
 def test_soft_reboot_falls_back_to_hard() -> None:
     conn = FakeConn(pool(), fail={"Async.VM.clean_reboot": BackendError("x", code="VM_LACKS_FEATURE")})
-    plan, _ = planner(pool(), params("restarted"), conn)
+    plan, _unused = planner(pool(), params("restarted"), conn)
     plan.plan().apply()
     assert plan.reboot_used == "hard"
     assert "Async.VM.hard_reboot" in conn.methods()
@@ -267,7 +267,7 @@ def test_soft_reboot_falls_back_to_hard() -> None:
 
 # ---------------------------------------------------------------------- rescue
 def test_rescue_plan() -> None:
-    plan, _ = planner(pool(), params("rescued", rescue_template="Rescue tmpl"))
+    plan, _unused = planner(pool(), params("rescued", rescue_template="Rescue tmpl"))
     cs = plan.plan()
     assert [op.name for op in cs.operations] == [
         "halt",
@@ -325,7 +325,7 @@ def test_rescue_apply_order_and_arguments() -> None:
 def test_rescue_is_idempotent_when_a_rescue_vm_exists() -> None:
     records = pool(**{"OpaqueRef:r": vm("web-rescue", RUUID, other_config={RESCUE_OF_KEY: UUID})})
     records["VM"]["OpaqueRef:web"].update(power_state="Halted", blocked_operations={"start": RESCUE_BLOCK_REASON})
-    plan, _ = planner(records, params("rescued", rescue_template="Rescue tmpl"))
+    plan, _unused = planner(records, params("rescued", rescue_template="Rescue tmpl"))
     assert not plan.plan().changed
     assert plan.rescue_predicted["uuid"] == RUUID
 
@@ -346,7 +346,7 @@ def test_rescue_errors_before_any_change() -> None:
 def test_rescued_vm_cannot_be_started() -> None:
     records = pool(**{"OpaqueRef:r": vm("web-rescue", RUUID, other_config={RESCUE_OF_KEY: UUID})})
     records["VM"]["OpaqueRef:web"]["power_state"] = "Halted"
-    plan, _ = planner(records, params("running"))
+    plan, _unused = planner(records, params("running"))
     with pytest.raises(Conflict) as err:
         plan.plan()
     assert err.value.code == "VM_RESCUED"
@@ -408,14 +408,14 @@ def test_unrescue_plan_and_apply_keeps_the_original_disk() -> None:
 
 
 def test_unrescue_without_rescue_vm_is_no_change() -> None:
-    plan, _ = planner(pool(), params("unrescued"))
+    plan, _unused = planner(pool(), params("unrescued"))
     assert not plan.plan().changed
 
 
 def test_unrescue_keeps_a_foreign_start_block() -> None:
     records = rescued_pool()
     records["VM"]["OpaqueRef:web"]["blocked_operations"] = {"start": "virtops.compute: bootable=false"}
-    plan, _ = planner(records, params("unrescued"))
+    plan, _unused = planner(records, params("unrescued"))
     cs = plan.plan()
     assert [op.name for op in cs.operations] == ["destroy_rescue_vm"]
     assert cs.after["power_state"] == "halted"

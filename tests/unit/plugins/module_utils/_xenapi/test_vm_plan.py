@@ -44,7 +44,7 @@ def test_running_vm_halt_only_change_needs_permission(backend):
     with pytest.raises(NeedsHalt) as err:
         planner(backend, name="web-01", vcpus=4, memory="4GiB").plan()
     assert err.value.changes == ["set vcpus 2 -> 4", "set memory 2048MiB -> 4GiB"]
-    cs, _ = planner(backend, name="web-01", vcpus=4, allow_power_cycling=True).plan()
+    cs, _unused = planner(backend, name="web-01", vcpus=4, allow_power_cycling=True).plan()
     assert [op.name for op in cs.operations] == ["shutdown", "set_vcpus", "power_start"]
     assert cs.after["power_state"] == "running" and cs.after["vcpus"] == 4
 
