@@ -454,3 +454,32 @@ def test_destroy_falls_back_to_hard_shutdown_after_shutdown_timeout(xapi, playbo
     assert calls.get("Async.VM.clean_shutdown") == 1 and calls.get("Async.VM.hard_shutdown") == 1
     assert calls.get("task.cancel") == 1
     assert vms_named(pool(xapi.control), "web-01") == []
+
+
+def test_concurrent_creates_of_one_name_give_one_vm(xapi, playbook):
+    """Two runs race to create the same VM: the creation lock makes the second converge onto the first's VM."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    xapi.control.fault("VM.clone", mode="delay", seconds=2)  # widen the race window
+    task = new_vm()
+    with ThreadPoolExecutor(2) as pool_:
+        runs = list(pool_.map(lambda _i: playbook([task]), range(2)))
+    assert [r.rc for r in runs] == [0, 0], [r.result() for r in runs]
+    assert sorted(r.result()["changed"] for r in runs) in ([False, True], [True, True])
+    state = pool(xapi.control)
+    assert len(vms_named(state, "app-01")) == 1
+    assert not any(k.startswith("virtops_create_lock:") for p in state["pool"].values() for k in p["other_config"])
+
+
+def test_stale_creation_lock_is_broken_after_timeout(xapi, playbook):
+    s = xapi.session()
+    try:
+        pool_ref = s.xenapi.pool.get_all()[0]
+        s.xenapi.pool.add_to_other_config(pool_ref, "virtops_create_lock:app-01", "left-by-a-killed-run 1000")
+    finally:
+        s.xenapi.session.logout()
+    run = playbook([new_vm(timeout=5)])
+    assert run.rc == 0, run.result()
+    state = pool(xapi.control)
+    assert len(vms_named(state, "app-01")) == 1
+    assert "virtops_create_lock:app-01" not in next(iter(state["pool"].values()))["other_config"]

@@ -11,7 +11,9 @@ vSphere and xl backends can offer the same contract.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
@@ -27,6 +29,7 @@ from .session import XenAPIConnection
 from .tasks import TaskRunner
 
 POWER_STATES = ("running", "halted", "paused", "suspended")
+CREATE_LOCK_PREFIX = "virtops_create_lock:"
 
 
 class VMConfigMixin:
@@ -319,6 +322,43 @@ class XenAPIBackend(VMConfigMixin):
         for vdi in vdis:
             self.devices.destroy_vdi(vdi)
         return vdis
+
+    # creation lock -----------------------------------------------------------
+    @contextmanager
+    def creation_lock(self, name: str, timeout: float) -> Iterator[None]:
+        """Serialise creators of one VM name across runs: xapi has no unique names, but
+        ``pool.add_to_other_config`` refuses an existing key (MAP_DUPLICATE_KEY), which makes an
+        atomic lock. A lock older than ``timeout`` seconds is taken to be left by a killed run."""
+        from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
+
+        pool = self.conn.call("pool.get_all", read_only=True)[0]
+        key = CREATE_LOCK_PREFIX + name
+        token = "%s %d" % (uuidlib.uuid4(), int(time.time()))
+
+        def acquire() -> bool | None:
+            try:
+                self.conn.call("pool.add_to_other_config", pool, key, token, attempts=1)
+                return True
+            except BackendError as exc:
+                if exc.code != "MAP_DUPLICATE_KEY":
+                    raise
+            held = str(self.conn.call("pool.get_other_config", pool, read_only=True).get(key, ""))
+            since = held.rsplit(" ", 1)[-1]
+            if since.isdigit() and time.time() - int(since) > timeout:
+                self.conn.call("pool.remove_from_other_config", pool, key)
+            return None
+
+        Waiter(timeout, interval=0.5, max_interval=2.0, clock=self.clock, sleep=self.sleep).until(
+            acquire, "another run that is creating VM %r to finish" % name
+        )
+        try:
+            yield
+        finally:
+            try:
+                if self.conn.call("pool.get_other_config", pool, read_only=True).get(key) == token:
+                    self.conn.call("pool.remove_from_other_config", pool, key)
+            except BackendError:
+                pass
 
     # guest ------------------------------------------------------------------
     def guest_networks(self, vm: str) -> dict[str, str]:

@@ -41,8 +41,17 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
         cs.apply()
         return cs.result("vm", {})
     if ref is None:
-        with UndoStack() as undo:
-            ref = planner.apply_create(undo)
+        # Under the pool-wide lock for this name, read and plan again: a run that raced us may
+        # have created the VM meanwhile, and then this run converges onto it instead of making
+        # a second VM with the same name.
+        with backend.creation_lock(spec.name, spec.timeout):
+            planner = VMPlanner(backend, spec, backend.snapshot(), planner.config_drive)
+            cs, ref = planner.plan()
+            if ref is None:
+                with UndoStack() as undo:
+                    ref = planner.apply_create(undo)
+            else:
+                cs.apply()
     else:
         cs.apply()
     snap = backend.snapshot()

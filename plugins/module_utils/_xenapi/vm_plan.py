@@ -209,8 +209,7 @@ class VMPlanner:
         for op in preview.operations:
             cs.add(op.name, op.description, needs_halt=False, params=op.params)
         cs.set_after(preview.after)
-        cs.operations[0].run = lambda: None  # replaced by apply_create (needs the undo stack)
-        return cs
+        return cs  # applied by apply_create, which needs the undo stack
 
     def apply_create(self, undo: Any) -> str:
         """Create the VM under ``undo``; returns its ref. Every step registers how to reverse it."""
