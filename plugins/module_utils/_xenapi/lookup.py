@@ -11,7 +11,6 @@ from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     Ambiguous,
-    BackendError,
     InvalidInput,
     NotFound,
 )
@@ -163,7 +162,3 @@ class PoolSnapshot:
                 return str(ref)
         return None
 
-
-def raise_backend(exc: BackendError, *codes: str) -> bool:
-    """True when ``exc`` carries one of ``codes`` (helper for 'not found means default')."""
-    return exc.code in codes
