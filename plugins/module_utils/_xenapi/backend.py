@@ -30,6 +30,43 @@ from .tasks import TaskRunner
 
 POWER_STATES = ("running", "halted", "paused", "suspended")
 CREATE_LOCK_PREFIX = "virtops_create_lock:"
+# VM.create needs every field; a VM "from scratch" starts as this (1 vCPU, 1 GiB, HVM, BIOS boot order cdn).
+BLANK_VM_RECORD: dict[str, Any] = {
+    "name_label": "",
+    "name_description": "",
+    "user_version": "1",
+    "is_a_template": False,
+    "affinity": NULL_REF,
+    "memory_static_max": str(1024**3),
+    "memory_dynamic_max": str(1024**3),
+    "memory_dynamic_min": str(1024**3),
+    "memory_static_min": str(512 * 1024**2),
+    "VCPUs_params": {},
+    "VCPUs_max": "1",
+    "VCPUs_at_startup": "1",
+    "actions_after_shutdown": "destroy",
+    "actions_after_reboot": "restart",
+    "actions_after_crash": "restart",
+    "PV_bootloader": "",
+    "PV_kernel": "",
+    "PV_ramdisk": "",
+    "PV_args": "",
+    "PV_bootloader_args": "",
+    "PV_legacy_args": "",
+    "HVM_boot_policy": "BIOS order",
+    "HVM_boot_params": {"order": "cdn"},
+    "HVM_shadow_multiplier": 1.0,
+    "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "true"},
+    "PCI_bus": "",
+    "other_config": {},
+    "recommendations": "",
+    "xenstore_data": {},
+    "ha_always_run": False,
+    "ha_restart_priority": "",
+    "tags": [],
+    "blocked_operations": {},
+    "domain_type": "hvm",
+}
 
 
 class VMConfigMixin:
@@ -62,42 +99,7 @@ class VMConfigMixin:
         self.conn.call("VM.set_HVM_boot_params", vm, params)
 
     def create_blank_vm(self, name: str, description: str) -> str:
-        record = {
-            "name_label": name,
-            "name_description": description,
-            "user_version": "1",
-            "is_a_template": False,
-            "affinity": NULL_REF,
-            "memory_static_max": str(1024**3),
-            "memory_dynamic_max": str(1024**3),
-            "memory_dynamic_min": str(1024**3),
-            "memory_static_min": str(512 * 1024**2),
-            "VCPUs_params": {},
-            "VCPUs_max": "1",
-            "VCPUs_at_startup": "1",
-            "actions_after_shutdown": "destroy",
-            "actions_after_reboot": "restart",
-            "actions_after_crash": "restart",
-            "PV_bootloader": "",
-            "PV_kernel": "",
-            "PV_ramdisk": "",
-            "PV_args": "",
-            "PV_bootloader_args": "",
-            "PV_legacy_args": "",
-            "HVM_boot_policy": "BIOS order",
-            "HVM_boot_params": {"order": "cdn"},
-            "HVM_shadow_multiplier": 1.0,
-            "platform": {"acpi": "1", "apic": "true", "pae": "true", "viridian": "true"},
-            "PCI_bus": "",
-            "other_config": {},
-            "recommendations": "",
-            "xenstore_data": {},
-            "ha_always_run": False,
-            "ha_restart_priority": "",
-            "tags": [],
-            "blocked_operations": {},
-            "domain_type": "hvm",
-        }
+        record = dict(BLANK_VM_RECORD, name_label=name, name_description=description)
         return str(self.conn.call("VM.create", record))
 
     def destroy_new_vm(self, vm: str) -> None:

@@ -181,3 +181,24 @@ def vm_facts(snap: PoolSnapshot, ref: str, rec: Record) -> dict[str, Any]:
         "ipv6": all_v6,
         "snapshots": snapshots,
     }
+
+
+def with_power_state(facts: dict[str, Any], state: str) -> dict[str, Any]:
+    """``facts`` as they will read once the VM is in ``state`` (for check-mode predictions).
+
+    xapi attaches every VBD and VIF when a VM starts and detaches them when it halts or
+    suspends; addresses are only reported while it runs; a halted VM is resident nowhere.
+    """
+    facts["power_state"] = state
+    live = state in ("running", "paused")
+    if state != "running":
+        facts.update({"ip": "", "ipv4": [], "ipv6": []})
+        for nic in facts.get("networks", []):
+            nic.update({"ipv4": [], "ipv6": []})
+    if not live:
+        facts["host"] = None
+    devices = facts.get("disks", []) + facts.get("networks", [])
+    devices += [d for d in (facts.get("cdrom"), facts.get("config_drive")) if d]
+    for dev in devices:
+        dev["attached"] = live
+    return facts

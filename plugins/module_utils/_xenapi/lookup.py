@@ -161,4 +161,3 @@ class PoolSnapshot:
             if ref and ref != NULL_REF:
                 return str(ref)
         return None
-

@@ -27,7 +27,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.undo impor
 
 from .backend import POWER_STATES
 from .devices import own_disk_vdis
-from .facts import RESCUE_OF_KEY, power_state, vm_facts
+from .facts import RESCUE_OF_KEY, power_state, vm_facts, with_power_state
 from .lookup import NULL_REF, PoolSnapshot, Record, resolve, vm_kind_ok
 from .vm_plan import NEW, template_provision_disks
 
@@ -96,19 +96,10 @@ def power_view(rec: Record, rescue: list[tuple[str, Record]]) -> dict[str, Any]:
 
 
 def predict_vm(vm: dict[str, Any], state: str, blocked: bool | None = None) -> dict[str, Any]:
-    """The VM's facts after a power change (check mode): no addresses or host unless it runs."""
-    out = copy.deepcopy(vm)
-    out["power_state"] = state
+    """The VM's facts after a power change (check mode)."""
+    out = with_power_state(copy.deepcopy(vm), state)
     if blocked is not None:
         out["bootable"] = not blocked
-    if state != "running":
-        out.update({"ip": "", "ipv4": [], "ipv6": []})
-        for nic in out.get("networks", []):
-            nic.update({"ipv4": [], "ipv6": []})
-    if state in ("halted", "suspended"):
-        out["host"] = None
-        for dev in out.get("disks", []) + out.get("networks", []):
-            dev["attached"] = False
     return out
 
 
@@ -284,8 +275,18 @@ class PowerPlanner:
                 conn.call("VM.add_to_blocked_operations", ref, "start", RESCUE_BLOCK_REASON)
             undo.push("unblock start", lambda: conn.call("VM.remove_from_blocked_operations", ref, "start"))
         with _step(undo, "create_rescue_vm"):
-            new = b.tasks.run("VM.clone", a["template"], a["name"], timeout=p["timeout"], what="clone rescue template")
             keep = attached_vdis(self.snap, self.rec)
+            new = b.tasks.run(
+                "VM.clone",
+                a["template"],
+                a["name"],
+                timeout=p["timeout"],
+                what="clone rescue template",
+                # a clone that finishes after the timeout is still ours to remove
+                on_late_success=lambda late: undo.push(
+                    "destroy the rescue VM", lambda: destroy_rescue_vm(b, late, keep)
+                ),
+            )
             undo.push("destroy the rescue VM", lambda: destroy_rescue_vm(b, new, keep))
         if a["provision"]:
             with _step(undo, "provision"):

@@ -19,6 +19,10 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.waiter imp
 
 from .session import describe_failure
 
+# How long to wait for a cancelled task to reach a final state before rolling back around it.
+CANCEL_GRACE = 60.0
+# "pending" and "cancelling" are still running.
+FINAL_STATES = frozenset({"success", "failure", "cancelled"})
 _VALUE_RE = re.compile(r"<value>(.*)</value>", re.S)
 
 
@@ -35,8 +39,21 @@ class TaskRunner:
         self.conn = conn
         self._waiter_factory = waiter_factory or (lambda t: Waiter(t, interval=0.1, max_interval=1.0))
 
-    def run(self, method: str, *args: Any, timeout: float = 300, what: str | None = None) -> str:
-        """Call ``Async.<method>`` and wait for it. Returns the task's result (a ref or '')."""
+    def run(
+        self,
+        method: str,
+        *args: Any,
+        timeout: float = 300,
+        what: str | None = None,
+        on_late_success: Callable[[str], Any] | None = None,
+    ) -> str:
+        """Call ``Async.<method>`` and wait for it. Returns the task's result (a ref or '').
+
+        On timeout the task is cancelled and then waited for (bounded): xapi only honours a
+        cancel at checkpoints, so the work may still complete. If it does, ``on_late_success``
+        gets its result (for example to register the undo of a VM that was created anyway),
+        and nothing that outlived the timeout is left running when the caller rolls back.
+        """
         task = self.conn.call("Async." + method, *args)
         label = what or method
         try:
@@ -46,8 +63,14 @@ class TaskRunner:
                 self.conn.call("task.cancel", task)
             except VirtopsError:
                 pass
+            final = self._settle(task, min(max(float(timeout), 5.0), CANCEL_GRACE))
+            late = ""
+            if final is not None and final.get("status") == "success":
+                late = "; it completed after the timeout"
+                if on_late_success is not None:
+                    on_late_success(parse_task_result(final.get("result", "")))
             raise TaskTimeout(
-                "%s did not finish within %ss; the task was cancelled" % (label, _fmt(timeout)), step=label
+                "%s did not finish within %ss; the task was cancelled%s" % (label, _fmt(timeout), late), step=label
             ) from None
         finally:
             try:
@@ -65,9 +88,16 @@ class TaskRunner:
             "%s failed: %s" % (label, describe_failure(code, info[1:])), code=code, details=info[1:], step=label
         )
 
+    def _settle(self, task: str, grace: float) -> dict | None:
+        """The task's final record once it leaves ``pending``, or None if it is still running."""
+        try:
+            return self._waiter_factory(grace).until(lambda: self._finished(task), "the cancelled task")
+        except TaskTimeout:
+            return None
+
     def _finished(self, task: str) -> dict | None:
         record = self.conn.call("task.get_record", task, read_only=True)
-        return record if record.get("status") != "pending" else None
+        return record if record.get("status") in FINAL_STATES else None
 
 
 def _fmt(seconds: float) -> str:

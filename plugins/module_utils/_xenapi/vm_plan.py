@@ -24,7 +24,8 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.units import format_size
 
-from .facts import BOOTABLE_BLOCK_REASON, vm_facts
+from .backend import BLANK_VM_RECORD
+from .facts import BOOTABLE_BLOCK_REASON, vm_facts, with_power_state
 from .lookup import NULL_REF, PoolSnapshot, Record, match_records, pick_one, resolve
 from .vm_spec import VMSpec
 
@@ -201,6 +202,8 @@ class VMPlanner:
             )
             if template_provision_disks(template[1]):
                 cs.add("provision", "provision the template's disks")
+            elif template[1].get("is_a_template") and not s.is_template:
+                cs.add("unmark_template", "make the clone an ordinary VM (the template has no disks to provision)")
         else:
             cs.add("create", "create VM %r from scratch" % s.name)
         # plan the configuration against the predicted new VM, without refs (never run)
@@ -218,14 +221,32 @@ class VMPlanner:
         with undo.step("create"):
             if template is None:
                 ref = b.create_blank_vm(s.name, s.description or "")
-            elif self.res.sr:
-                ref = b.tasks.run("VM.copy", template[0], s.name, self.res.sr, timeout=s.timeout, what="copy template")
             else:
-                ref = b.tasks.run("VM.clone", template[0], s.name, timeout=s.timeout, what="clone template")
+
+                def adopt(late_ref: str) -> None:  # the clone/copy finished after its timeout
+                    undo.push("destroy new VM", lambda: b.destroy_new_vm(late_ref))
+
+                if self.res.sr:
+                    ref = b.tasks.run(
+                        "VM.copy",
+                        template[0],
+                        s.name,
+                        self.res.sr,
+                        timeout=s.timeout,
+                        what="copy template",
+                        on_late_success=adopt,
+                    )
+                else:
+                    ref = b.tasks.run(
+                        "VM.clone", template[0], s.name, timeout=s.timeout, what="clone template", on_late_success=adopt
+                    )
             undo.push("destroy new VM", lambda: b.destroy_new_vm(ref))
         if template is not None and template_provision_disks(template[1]):
-            with undo.step("provision"):
+            with undo.step("provision"):  # provision also clears is_a_template
                 b.tasks.run("VM.provision", ref, timeout=s.timeout, what="provision")
+        elif template is not None and template[1].get("is_a_template") and not s.is_template:
+            with undo.step("unmark_template"):  # a clone of a template is a template until provisioned
+                b.conn.call("VM.set_is_a_template", ref, False)
         snap = b.snapshot()
         rec = snap.get("VM", ref)
         if rec is None:
@@ -395,11 +416,8 @@ class VMPlanner:
             cs.add(
                 "power_" + step, "power: %s" % step.replace("_", " "), (lambda st=step: b.run_step(ref, st, tmo, sdt))
             )
-        after["power_state"] = target
-        if target != "running":
-            for nic in after.get("networks", []):
-                nic["ipv4"], nic["ipv6"] = [], []
-            after["ip"], after["ipv4"], after["ipv6"] = "", [], []
+        if steps or cycling:
+            with_power_state(after, target)
         cs.set_after(after)
 
     # ------------------------------------------------------------------ devices
@@ -680,28 +698,21 @@ class VMPlanner:
         """What a new VM will look like right after clone/copy + provision (for check mode)."""
         s = self.spec
         if template is None:
-            base: dict[str, Any] = {
-                "VCPUs_at_startup": "1",
-                "VCPUs_max": "1",
-                "memory_static_max": str(1024 * MiB),
-                "HVM_boot_params": {"order": "cdn"},
-                "platform": {},
-                "other_config": {},
-                "xenstore_data": {},
-                "tags": [],
-                "blocked_operations": {},
-                "VBDs": [],
-                "VIFs": [],
-                "snapshots": [],
-            }
+            base = dict(BLANK_VM_RECORD, VBDs=[], VIFs=[], snapshots=[])
             facts = vm_facts(self.snap, "", base)
         else:
             rec = dict(template)
             rec["snapshots"] = []
             facts = vm_facts(self.snap, "", rec)
+            # what VM.clone/copy and VM.provision do to other_config
             oc = dict(facts["other_config"])
-            for key in ("disks", "default_template", "install-methods", "mac_seed"):
-                oc.pop(key, None)
+            oc.pop("default_template", None)
+            oc["mac_seed"] = NEW
+            if not template.get("is_a_snapshot"):
+                oc["base_template_name"] = template.get("name_label", "")
+            if template_provision_disks(template):
+                oc.pop("disks", None)
+                oc.pop("postinstall", None)
             facts["other_config"] = oc
             if template_provision_disks(template):
                 sr_ref = self.res.sr or self.snap.default_sr()

@@ -162,6 +162,7 @@ def _task_result(value: Any) -> str:
 def start_task(ctx: Ctx, m: Method, args: list[Any], fail: list[str] | None) -> str:
     db = ctx.db
     task = create_task(ctx, "Async." + m.name)
+    ctx.db.tables["task"][task]["_worker"] = True
     ctx.task = task
 
     def run() -> None:
@@ -205,8 +206,10 @@ def create_task(ctx: Ctx, label: str) -> str:
 
 def finish_task(db: DB, task: str, status: str, value: Any) -> None:
     rec = db.tables["task"].get(task)
-    if rec is None or rec["status"] != "pending":
+    if rec is None or rec["status"] not in ("pending", "cancelling"):
         return
+    if rec["status"] == "cancelling" and status == "failure" and list(value)[:1] == ["TASK_CANCELLED"]:
+        status = "cancelled"  # the operation honoured the cancel; otherwise it finished regardless
     if status == "success":
         rec["result"] = _task_result(value)
     else:

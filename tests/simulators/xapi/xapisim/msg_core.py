@@ -66,7 +66,12 @@ def change_password(ctx: Ctx, old: Any, new: Any) -> str:
 @api("task.cancel", "task")
 def task_cancel(ctx: Ctx, task: Any) -> str:
     rec = ctx.rec("task", task)
-    if rec["status"] == "pending":
+    if rec["status"] == "pending" and rec.get("_worker"):
+        # as xapi: the operation notices the cancel at its next checkpoint; until then "cancelling"
+        rec["status"] = "cancelling"
+        rec["allowed_operations"] = []
+        ctx.db.touch("task", task)
+    elif rec["status"] == "pending":
         rec["status"] = "cancelled"
         rec["error_info"] = ["TASK_CANCELLED", task]
         rec["finished"] = now_dt()

@@ -63,7 +63,7 @@ def begin(ctx: Ctx, vm: Any, op: str) -> dict[str, Any]:
             refresh(ctx, vm)
         # while we waited the task may have been cancelled, or a hard operation may have changed the VM
         task = ctx.db.tables["task"].get(ctx.task) if ctx.task else None
-        if task is not None and task["status"] == "cancelled":
+        if task is not None and task["status"] in ("cancelling", "cancelled"):
             raise XapiError("TASK_CANCELLED", ctx.task)
         rec = ctx.rec("VM", vm)
         lifecycle.assert_op(rec, vm, op)
