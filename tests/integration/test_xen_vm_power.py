@@ -99,7 +99,8 @@ def test_soft_reboot_falls_back_to_hard(xapi: Any, playbook: Any) -> None:
         ),
         (
             {"name": "db-01", "state": "restarted"},
-            "cannot restart VM 'db-01': it is halted, and state=restarted needs a running VM (use state=running to start it)",
+            "cannot restart VM 'db-01': it is halted, and state=restarted needs a running VM "
+            "(use state=running to start it)",
         ),
         (
             {"name": "web-01", "state": "rescued", "rescue_template": "nope"},
