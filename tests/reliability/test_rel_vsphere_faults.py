@@ -1,0 +1,129 @@
+"""Fault injection for the vSphere modules: vcsim behind vsphere_fault_proxy (drop / HTTP 503 on the Nth
+request of a SOAP method). A fresh vcsim per test (~0.05 s). Outcome: success or a clear failure naming
+the call; no snapshot/VM left half-made (read back with pyvmomi); a re-run without the fault converges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from modrun import collect, present_modules, run_module, spawn_module
+from vsphere_fault_proxy import VSphereFaultProxy
+
+VM = "DC0_H0_VM0"
+CASES = {
+    "power-drop": ("vmware_vm_power", "drop", {"name": VM, "state": "halted"}, "drop", "ShutdownGuest"),
+    "power-503": ("vmware_vm_power", "HTTP 503", {"name": VM, "state": "halted"}, "http_error", "ShutdownGuest"),
+    "snapshot-drop": ("vmware_snapshot", "drop", {"vm_name": VM, "name": "s1"}, "drop", "CreateSnapshot_Task"),
+    "snapshot-503": ("vmware_snapshot", "HTTP 503", {"vm_name": VM, "name": "s1"}, "http_error", "CreateSnapshot_Task"),
+    "vm-drop": ("vmware_vm", "drop", {"name": VM, "annotation": "reliability"}, "drop", "ReconfigVM_Task"),
+    "vm-503": ("vmware_vm", "HTTP 503", {"name": VM, "annotation": "reliability"}, "http_error", "ReconfigVM_Task"),
+}
+
+
+def _snapshots(si: Any) -> list[str]:
+    vm = si.content.searchIndex.FindByInventoryPath("DC0/vm/" + VM)
+    snap = vm.snapshot
+    out: list[str] = []
+
+    def walk(nodes: Any) -> None:
+        for n in nodes or []:
+            out.append(n.name)
+            walk(n.childSnapshotList)
+
+    walk(snap.rootSnapshotList if snap else [])
+    return out
+
+
+def _observe(si: Any) -> dict[str, Any]:
+    vm = si.content.searchIndex.FindByInventoryPath("DC0/vm/" + VM)
+    return {
+        "power": str(vm.runtime.powerState),
+        "annotation": vm.config.annotation,
+        "snapshots": _snapshots(si),
+        "vms": len(si.content.viewManager.CreateContainerView(si.content.rootFolder, [], True).view),
+    }
+
+
+HTTP_503_BUG = (
+    "BUG: an HTTP 503 from vCenter (or the reverse proxy in front of it) makes pyvmomi raise "
+    "http.client.HTTPException('503 ...'); _vsphere/client.translate() does not know that class, so the "
+    "exception escapes VirtopsModule.execute and the module dies with a traceback (MODULE FAILURE) instead of "
+    "retrying or failing with a clear message. Fix: treat http.client.HTTPException (and 502/503/504) as "
+    "ConnectionFailed in translate(), and retry read-only calls / task polls on it with the _common.retry "
+    "backoff (a 503 means the request was not processed)."
+)
+
+
+def _params() -> list[Any]:
+    return [
+        pytest.param(
+            k,
+            id=k,
+            marks=[pytest.mark.xfail(strict=True, raises=Exception, reason=HTTP_503_BUG)]
+            if CASES[k][3] == "http_error"
+            else [],
+        )
+        for k in sorted(CASES)
+    ]
+
+
+@pytest.mark.parametrize("key", _params())
+def test_vsphere_fault(vcsim: Any, fault_cell: Any, key: str) -> None:
+    module, fault, args, mode, method = CASES[key]
+    if module not in present_modules():
+        pytest.fail("%s is listed in the fault matrix but does not exist" % module)
+    fault_cell(module, fault)
+    si = vcsim.connect()
+    before = _observe(si)
+    with VSphereFaultProxy("127.0.0.1", vcsim.port) as proxy:
+        conn = {
+            "hostname": "127.0.0.1",
+            "port": proxy.port,
+            "username": vcsim.username,
+            "password": vcsim.password,
+            "ca_path": proxy.ca,
+        }
+        getattr(proxy, mode)(method)
+        result = run_module(module, dict(conn, **args))
+        assert proxy.calls[method] >= 1, "the fault never fired: %s" % dict(proxy.calls)
+        after = _observe(si)
+        if result.get("failed"):
+            assert result.get("error_code"), result
+            assert (
+                method.replace("_Task", "") in result["msg"] or "onnection" in result["msg"] or "503" in result["msg"]
+            ), result["msg"]
+            assert after == before, "half-made after a failed %s: %s -> %s" % (method, before, after)
+        else:
+            assert result["changed"] is True
+        proxy.clear()
+        again = run_module(module, dict(conn, **args))
+        assert not again.get("failed"), again.get("msg")
+        final = run_module(module, dict(conn, **args))
+        assert final["changed"] is False, final
+    end = _observe(si)
+    if module == "vmware_snapshot":
+        assert end["snapshots"].count("s1") == 1, end
+    assert vcsim.panics() == []
+
+
+def test_two_snapshots_at_once_are_both_recorded_or_one_clear_error(vcsim: Any) -> None:
+    if "vmware_snapshot" not in present_modules():
+        pytest.fail("vmware_snapshot does not exist")
+    conn = {
+        "hostname": "127.0.0.1",
+        "port": vcsim.port,
+        "username": vcsim.username,
+        "password": vcsim.password,
+        "validate_certs": False,
+    }
+    procs = [spawn_module("vmware_snapshot", dict(conn, vm_name=VM, name=n)) for n in ("race-a", "race-b")]
+    results = [collect(p) for p in procs]
+    names = _snapshots(vcsim.connect())
+    for r, n in zip(results, ("race-a", "race-b"), strict=True):
+        if r.get("failed"):
+            assert r.get("error_code") and r["msg"], r
+            assert n not in names
+        else:
+            assert names.count(n) == 1, (n, names)
+    assert any(not r.get("failed") for r in results), results
