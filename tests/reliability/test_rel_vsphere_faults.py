@@ -45,27 +45,8 @@ def _observe(si: Any) -> dict[str, Any]:
     }
 
 
-HTTP_503_BUG = (
-    "BUG: an HTTP 503 from vCenter (or the reverse proxy in front of it) makes pyvmomi raise "
-    "http.client.HTTPException('503 ...'); _vsphere/client.translate() does not know that class, so the "
-    "exception escapes VirtopsModule.execute and the module dies with a traceback (MODULE FAILURE) instead of "
-    "retrying or failing with a clear message. Fix: treat http.client.HTTPException (and 502/503/504) as "
-    "ConnectionFailed in translate(), and retry read-only calls / task polls on it with the _common.retry "
-    "backoff (a 503 means the request was not processed)."
-)
-
-
 def _params() -> list[Any]:
-    return [
-        pytest.param(
-            k,
-            id=k,
-            marks=[pytest.mark.xfail(strict=True, raises=Exception, reason=HTTP_503_BUG)]
-            if CASES[k][3] == "http_error"
-            else [],
-        )
-        for k in sorted(CASES)
-    ]
+    return [pytest.param(k, id=k) for k in sorted(CASES)]
 
 
 @pytest.mark.parametrize("key", _params())

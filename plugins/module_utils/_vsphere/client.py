@@ -10,6 +10,7 @@ object into its own ``Fetch`` round trip. Faults become the typed errors of ``_c
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import time
@@ -25,6 +26,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     TaskFailed,
     VirtopsError,
 )
+from ansible_collections.virtops.compute.plugins.module_utils._common.retry import retry
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
 try:
@@ -76,6 +78,16 @@ def translate(exc: BaseException, what: str | None = None) -> VirtopsError:
     if isinstance(exc, (ssl.SSLError, socket.error, ConnectionError)):
         return ConnectionFailed(text, code="CONNECTION_FAILED")
     return BackendError(text, code=name)
+
+
+RETRYABLE_HTTP = ("502", "503", "504")
+
+
+def _transient(exc: BaseException, read_only: bool) -> bool:
+    """Refused before it ran (HTTP 502/503/504): safe to send again. A dropped connection: only reads."""
+    if isinstance(exc, http.client.HTTPException) and str(exc).startswith(RETRYABLE_HTTP):
+        return True
+    return read_only and isinstance(exc, (ConnectionError, http.client.HTTPException, socket.timeout))
 
 
 def _pc_types() -> Any:
@@ -175,13 +187,42 @@ class VSphereClient:
                 raise translate(exc, "logout") from None
 
     # calls -----------------------------------------------------------------
-    def call(self, method: Callable[..., Any], *args: Any, what: str | None = None, **kwargs: Any) -> Any:
-        """Call one API method; faults raise typed errors (code = fault name)."""
-        self.calls += 1
-        try:
+    def call(
+        self,
+        method: Callable[..., Any],
+        *args: Any,
+        what: str | None = None,
+        read_only: bool = False,
+        attempts: int = 4,
+        **kwargs: Any,
+    ) -> Any:
+        """Call one API method; faults raise typed errors (code = fault name).
+
+        HTTP 502/503/504 (the server or a proxy refused the request before running it) are retried
+        for every call; a dropped connection only for ``read_only`` calls, where a retry is safe.
+        """
+
+        def once() -> Any:
+            self.calls += 1
             return method(*args, **kwargs)
+
+        try:
+            return retry(
+                once,
+                lambda e: _transient(e, read_only),
+                attempts=attempts,
+                base_delay=0.25,
+                max_delay=2.0,
+                sleep=self.sleep,
+            )
         except vmodl.MethodFault as exc:
             raise translate(exc, what) from None
+        except http.client.HTTPException as exc:
+            status = str(exc).split(" ", 1)[0]
+            code = "HTTP_%s" % status if status.isdigit() else "CONNECTION_FAILED"
+            raise ConnectionFailed(
+                "%sthe vSphere endpoint answered %s" % ("%s: " % what if what else "", exc), code=code
+            ) from None
         except (OSError, ssl.SSLError) as exc:
             raise ConnectionFailed("%s%s" % ("%s: " % what if what else "", exc)) from None
 
@@ -199,14 +240,16 @@ class VSphereClient:
         """
         pc = self.content.propertyCollector
         options = _pc_types().RetrieveOptions(maxObjects=MAX_OBJECTS)
-        result = self.call(pc.RetrievePropertiesEx, specSet=list(specs), options=options, what="read properties")
+        result = self.call(
+            pc.RetrievePropertiesEx, specSet=list(specs), options=options, what="read properties", read_only=True
+        )
         objects: list[Any] = []
         while result is not None:
             objects.extend(result.objects or [])
             token = result.token
             if not token:
                 break
-            result = self.call(pc.ContinueRetrievePropertiesEx, token=token, what="read properties")
+            result = self.call(pc.ContinueRetrievePropertiesEx, token=token, what="read properties", read_only=True)
         return objects
 
     def properties(self, obj: Any, paths: Iterable[str]) -> dict[str, Any]:
