@@ -253,12 +253,22 @@ def test_clone_from_vm_with_cloud_init_and_cdrom(vcsim, si):
 
 
 def test_failed_configure_after_create_leaves_no_vm(vcsim, si):
+    """The power-on after the clone fails (connection dropped by a fault proxy): the new VM is rolled back."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reliability"))
+    from vsphere_fault_proxy import VSphereFaultProxy
+
     before = vcsim_state(si)
-    # grow to a size vcsim cannot back? use an ISO that does not exist: the reconfigure of the new VM fails
-    run = play(vcsim, new_vm(name="doomed", cdrom={"iso": "[LocalDS_0] no/such.iso"}))
-    if run.rc == 0:
-        pytest.skip("vcsim accepted a missing ISO: no reconfigure failure to roll back")
+    with VSphereFaultProxy("127.0.0.1", vcsim.port) as proxy:
+        proxy.drop("PowerOnVM_Task", count=5)
+        env = dict(vcsim.env(), VMWARE_PORT=str(proxy.port), VMWARE_CA_PATH=proxy.ca, VMWARE_VALIDATE_CERTS="true")
+        run = run_playbook([new_vm(name="doomed", power_state="running")], env=env)
+        assert proxy.calls["PowerOnVM_Task"] >= 1
+    assert run.rc != 0
     res = run.result()
+    assert res["failed_step"] == "power_on", res
     assert "rolled back" in res["msg"], res
     assert "doomed" not in all_vms(si)
     assert vcsim_state(si) == before
