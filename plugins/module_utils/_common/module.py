@@ -87,3 +87,27 @@ class VirtopsModule:
     @classmethod
     def main(cls) -> None:
         cls().execute()
+
+
+class BackendModule(VirtopsModule):
+    """A module that talks to one backend: it connects on first use of :attr:`backend`
+    (so bad input fails before any connection) and disconnects exactly once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._backend: Any | None = None
+
+    def connect_backend(self) -> Any:
+        """Return a connected backend object with a ``close()`` method."""
+        raise NotImplementedError
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            self._backend = self.connect_backend()
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            backend, self._backend = self._backend, None
+            backend.close()

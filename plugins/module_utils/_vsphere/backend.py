@@ -18,10 +18,11 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     TaskFailed,
     TaskTimeout,
 )
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
 from .client import VSphereClient, vim
-from .facts import DIAG_PROPS, VM_PROPS, power_state, usable_ips
+from .facts import DIAG_PROPS, VM_PROPS, power_state
 from .lookup import Inventory, find_vm, get_vm
 
 POWER_STATES = ("running", "halted", "suspended")

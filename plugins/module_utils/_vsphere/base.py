@@ -7,32 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.virtops.compute.plugins.module_utils._common.module import VirtopsModule
+from ansible_collections.virtops.compute.plugins.module_utils._common.module import BackendModule
 
 from .args import VSPHERE_CONNECTION_SPEC
 
 
-class VSphereModule(VirtopsModule):
+class VSphereModule(BackendModule):
     shared_specs = [VSPHERE_CONNECTION_SPEC]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._backend: Any | None = None
+    def connect_backend(self) -> Any:
+        """Log in (``VSphereBackend``); the base logs out once when the module ends."""
+        from .backend import connect
 
-    @property
-    def backend(self) -> Any:
-        """Log in on first use (``VSphereBackend``); :meth:`close` logs out."""
-        if self._backend is None:
-            from .backend import connect
-
-            self._backend = connect(self.params)
-        return self._backend
+        return connect(self.params)
 
     @property
     def client(self) -> Any:
         return self.backend.client
-
-    def close(self) -> None:
-        if self._backend is not None:
-            backend, self._backend = self._backend, None
-            backend.close()

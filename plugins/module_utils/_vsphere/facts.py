@@ -355,25 +355,6 @@ def diagnostics(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def usable_ips(ips: list[str], family: str = "any", cidr: str | None = None) -> list[str]:
-    """No link-local/loopback; optional family and CIDR filter (same rule as the xen modules)."""
-    network = ipaddress.ip_network(cidr, strict=False) if cidr else None
-    out = []
-    for text in ips:
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            continue
-        if addr.is_link_local or addr.is_loopback or addr.is_unspecified:
-            continue
-        if (family == "ipv4" and addr.version != 4) or (family == "ipv6" and addr.version != 6):
-            continue
-        if network is not None and (addr.version != network.version or addr not in network):
-            continue
-        out.append(text)
-    return out
-
-
 def _name(inv: Any, ref: Any) -> str | None:
     if ref is None:
         return None

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput, NotFound
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
 
-from .facts import usable_ips, vm_facts
+from .facts import vm_facts
 from .lookup import Inventory, find_vm
 from .vm_plan import VMPlanner
 from .vm_spec import VMSpec, parse_spec

@@ -6,16 +6,15 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import normalize_mac, parse_wait_for_ip
 from ansible_collections.virtops.compute.plugins.module_utils._common.units import parse_size
 
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 DS_PATH_RE = re.compile(r"^\[([^\]]+)\]\s*(\S.*)$")
 ADAPTERS = ("vmxnet3", "e1000e", "e1000")
 PROVISIONING = ("thin", "thick", "eager_zeroed")
@@ -73,15 +72,6 @@ class VMSpec:
     allow_power_cycling: bool = False
     shutdown_timeout: int = 120
     timeout: int = 600
-
-
-def normalize_mac(value: str, param: str) -> str:
-    mac = str(value).strip().lower().replace("-", ":")
-    if not MAC_RE.match(mac):
-        raise InvalidInput(param, "%r is not a MAC address like 00:50:56:12:34:56" % value)
-    if int(mac[:2], 16) & 1:
-        raise InvalidInput(param, "%r is a multicast MAC address; a NIC needs a unicast one" % value)
-    return mac
 
 
 def _positive(value: int | None, param: str, maximum: int) -> int | None:
@@ -209,7 +199,7 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
             if n["device"] in seen_dev:
                 raise InvalidInput(param + ".device", "device %d is listed twice" % n["device"])
             seen_dev.add(n["device"])
-            mac = normalize_mac(n["mac"], param + ".mac") if n.get("mac") else None
+            mac = normalize_mac(n["mac"], param + ".mac", example="00:50:56:12:34:56") if n.get("mac") else None
             s.networks.append(NicSpec(n["device"], n["portgroup"], n.get("adapter"), mac, param))
         s.networks.sort(key=lambda x: x.device)
 
@@ -234,14 +224,5 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
             ec[key] = val
     s.extra_config = ec
 
-    if p.get("wait_for_ip") is not None:
-        w = dict(p["wait_for_ip"])
-        if w.get("cidr"):
-            try:
-                ipaddress.ip_network(w["cidr"], strict=False)
-            except ValueError:
-                raise InvalidInput("wait_for_ip.cidr", "%r is not a network like 192.0.2.0/24" % w["cidr"]) from None
-        if (w.get("timeout") or 0) < 1:
-            raise InvalidInput("wait_for_ip.timeout", "must be at least 1 second")
-        s.wait_for_ip = w
+    s.wait_for_ip = parse_wait_for_ip(p.get("wait_for_ip"))
     return s

@@ -21,9 +21,10 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     InvalidInput,
     TaskTimeout,
 )
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 
 from .devices import Devices, own_disk_vdis
-from .facts import CONFIG_DRIVE_KEY, power_state, usable_ips
+from .facts import CONFIG_DRIVE_KEY, power_state
 from .lookup import NULL_REF, PoolSnapshot
 from .session import XenAPIConnection
 from .tasks import TaskRunner

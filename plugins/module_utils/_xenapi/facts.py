@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
+
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 
 from .lookup import NULL_REF, PoolSnapshot, Record
 
@@ -42,27 +43,6 @@ def guest_ips(networks: dict[str, str]) -> dict[str, dict[str, list[str]]]:
         if value and value not in bucket:
             bucket.append(value)
     return per_device
-
-
-def usable_ips(ips: list[str], family: str = "any", cidr: str | None = None) -> list[str]:
-    """Addresses worth reporting/waiting for: no link-local or loopback; optional family and CIDR filter."""
-    network = ipaddress.ip_network(cidr, strict=False) if cidr else None
-    out = []
-    for text in ips:
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            continue
-        if addr.is_link_local or addr.is_loopback or addr.is_unspecified:
-            continue
-        if family == "ipv4" and addr.version != 4:
-            continue
-        if family == "ipv6" and addr.version != 6:
-            continue
-        if network is not None and (addr.version != network.version or addr not in network):
-            continue
-        out.append(text)
-    return out
 
 
 def vm_facts(snap: PoolSnapshot, ref: str, rec: Record) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.configdrive import build_config_drive
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
 
 from .facts import vm_facts
@@ -65,8 +66,6 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
 
 
 def _wait_and_refresh(backend: Any, spec: Any, ref: str, vm: dict[str, Any]) -> dict[str, Any]:
-    from .facts import usable_ips
-
     w = spec.wait_for_ip
     have = usable_ips(vm.get("ipv4", []) + vm.get("ipv6", []), w["family"], w.get("cidr"))
     if have:

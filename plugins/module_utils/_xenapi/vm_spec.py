@@ -5,16 +5,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import normalize_mac, parse_wait_for_ip
 from ansible_collections.virtops.compute.plugins.module_utils._common.units import parse_size
 
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 BOOT_ORDER_RE = re.compile(r"^[cdn]{1,3}$")
 
 
@@ -99,15 +98,6 @@ def _positive(value: int | None, param: str, maximum: int | None = None) -> int 
     if maximum is not None and value > maximum:
         raise InvalidInput(param, "must be at most %d, got %d" % (maximum, value))
     return value
-
-
-def normalize_mac(value: str, param: str) -> str:
-    mac = value.strip().lower().replace("-", ":")
-    if not MAC_RE.match(mac):
-        raise InvalidInput(param, "%r is not a MAC address like 52:54:00:12:34:56" % value)
-    if int(mac[:2], 16) & 1:
-        raise InvalidInput(param, "%r is a multicast MAC address; a NIC needs a unicast one" % value)
-    return mac
 
 
 def _serialize(value: Any, param: str) -> Any:
@@ -213,16 +203,7 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
             if mtu is not None and not 68 <= mtu <= 9216:
                 raise InvalidInput(param + ".mtu", "must be between 68 and 9216, got %d" % mtu)
             spec.networks.append(NicSpec(n["device"], n["network"], mac, mtu))
-    if p.get("wait_for_ip") is not None:
-        w = dict(p["wait_for_ip"])
-        if w.get("cidr"):
-            try:
-                ipaddress.ip_network(w["cidr"], strict=False)
-            except ValueError:
-                raise InvalidInput("wait_for_ip.cidr", "%r is not a network like 192.0.2.0/24" % w["cidr"]) from None
-        if (w.get("timeout") or 0) < 1:
-            raise InvalidInput("wait_for_ip.timeout", "must be at least 1 second")
-        spec.wait_for_ip = w
+    spec.wait_for_ip = parse_wait_for_ip(p.get("wait_for_ip"))
     if spec.state == "absent" and spec.power_state not in (None, "halted"):
         raise InvalidInput("power_state", "state=absent removes the VM; power_state=%s cannot apply" % spec.power_state)
     return spec

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import pytest
-
-from ansible_collections.virtops.compute.plugins.module_utils._xenapi.facts import guest_ips, usable_ips
+from ansible_collections.virtops.compute.plugins.module_utils._xenapi.facts import guest_ips
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.tasks import parse_task_result
 
 
@@ -19,21 +17,6 @@ def test_guest_ips_per_device():
         "0": {"ipv4": ["192.0.2.5"], "ipv6": ["fe80::1", "2001:db8::5"]},
         "1": {"ipv4": ["198.51.100.7"], "ipv6": []},
     }
-
-
-@pytest.mark.parametrize(
-    "family,cidr,expected",
-    [
-        ("any", None, ["192.0.2.5", "2001:db8::5"]),
-        ("ipv4", None, ["192.0.2.5"]),
-        ("ipv6", None, ["2001:db8::5"]),
-        ("ipv4", "198.51.100.0/24", []),
-        ("any", "2001:db8::/32", ["2001:db8::5"]),
-    ],
-)
-def test_usable_ips_drop_link_local_and_filter(family, cidr, expected):
-    ips = ["169.254.1.1", "192.0.2.5", "fe80::1", "2001:db8::5", "127.0.0.1", "not-an-ip"]
-    assert usable_ips(ips, family, cidr) == expected
 
 
 def test_task_result_parsing():

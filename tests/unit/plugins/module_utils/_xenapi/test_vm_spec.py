@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput
-from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_spec import normalize_mac, parse_spec
+from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_spec import parse_spec
 
 BASE = {"name": "vm1", "state": "present"}
 
@@ -55,13 +55,6 @@ def test_invalid_input_names_the_parameter(params, param, text):
     assert err.value.param == param
     assert text in str(err.value)
     assert str(err.value).startswith(param)
-
-
-@pytest.mark.parametrize(
-    "raw,mac", [("52:54:00:AB:cd:01", "52:54:00:ab:cd:01"), ("52-54-00-ab-cd-01", "52:54:00:ab:cd:01")]
-)
-def test_mac_normalized(raw, mac):
-    assert normalize_mac(raw, "mac") == mac
 
 
 def test_maps_stringified():
