@@ -14,7 +14,6 @@ options:
       - If not set, the value of the E(VMWARE_HOST) environment variable is used.
     type: str
     required: true
-    aliases: [ host ]
   username:
     description:
       - The user to log in as.

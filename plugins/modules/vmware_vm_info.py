@@ -42,14 +42,14 @@ options:
     type: str
   diagnostics:
     description:
-      - Add RV(vm.diagnostics) from C(summary.quickStats) (C(overallCpuUsage), C(guestMemoryUsage),
+      - Add a C(diagnostics) key to RV(vm) from C(summary.quickStats) (C(overallCpuUsage), C(guestMemoryUsage),
         C(hostMemoryUsage), C(uptimeSeconds) ...) and the runtime maxima. Values the server leaves unset are null.
     type: bool
     default: false
   console:
     description:
-      - Add RV(vm.console), a console ticket from C(AcquireTicket(webmks)), else C(AcquireMksTicket).
-      - When the server supports neither, RV(vm.console) is null and C(console_unavailable_reason) says why
+      - Add a C(console) key to RV(vm), a console ticket from C(AcquireTicket(webmks)), else C(AcquireMksTicket).
+      - When the server supports neither, that key is null and C(console_unavailable_reason) says why
         (vcsim 0.24.2 answers C(MethodNotFound) to both).
     type: bool
     default: false

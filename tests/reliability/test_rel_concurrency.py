@@ -18,7 +18,7 @@ def test_two_creates_of_the_same_name_make_one_vm(xapi: Any) -> None:
     and finds the VM (changed=false), or fails with a clear CONFLICT; never two VMs."""
     xapi.control.fault("event.from", mode="delay", seconds=1.5, count=2)
     args = dict(xen_conn(xapi), **new_vm_args())
-    procs = [spawn_module("xen_vm", args) for _ in range(2)]
+    procs = [spawn_module("xen_vm", args) for _i in range(2)]
     results = [collect(p) for p in procs]
     xapi.control.clear_faults()
     state = pool(xapi.control)
@@ -41,7 +41,7 @@ def test_two_starts_of_the_same_vm_one_start_no_error_leak(xapi: Any) -> None:
     """Both runs see 'halted'; one starts it, the other gets a clear xapi error or finds it running."""
     xapi.control.fault("event.from", mode="delay", seconds=1.0, count=2)
     args = dict(xen_conn(xapi), name="db-01", state="running")
-    procs = [spawn_module("xen_vm_power", args) for _ in range(2)]
+    procs = [spawn_module("xen_vm_power", args) for _i in range(2)]
     results = [collect(p) for p in procs]
     xapi.control.clear_faults()
     assert one_vm(pool(xapi.control), "db-01")["power_state"] == "Running"

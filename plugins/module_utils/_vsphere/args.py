@@ -11,7 +11,6 @@ VSPHERE_CONNECTION_SPEC = {
     "hostname": {
         "type": "str",
         "required": True,
-        "aliases": ["host"],
         "fallback": (env_fallback, ["VMWARE_HOST"]),
     },
     "username": {

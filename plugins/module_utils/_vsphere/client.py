@@ -270,7 +270,7 @@ class VSphereClient:
                     propSet=[PC.PropertySpec(type=type(obj), pathSet=list(paths), all=False)],
                 )
             )
-        out: dict[str, dict[str, Any]] = {obj._moId: {} for obj, _ in wanted}
+        out: dict[str, dict[str, Any]] = {obj._moId: {} for obj, _paths in wanted}
         for oc in self.retrieve(specs):
             _missing_to_error(oc)
             out.setdefault(oc.obj._moId, {}).update(_props(oc))

@@ -173,7 +173,7 @@ def nic_facts(props: dict[str, Any], inv: Any) -> list[dict[str, Any]]:
     for index, d in enumerate(nics):
         name, net_moid = network_name(d.backing, inv)
         g = guest.get(d.key)
-        ips = [str(ip).split("/")[0] for ip in (getattr(g, "ipAddress", None) or [])]
+        ips = [str(ip).split("/", maxsplit=1)[0] for ip in (getattr(g, "ipAddress", None) or [])]
         con = d.connectable
         out.append(
             {

@@ -279,7 +279,7 @@ class SnapshotTree:
                 if child in index:
                     walk(index[child])
 
-        for root in sorted(roots, key=lambda n: self.nodes.index(n)):
+        for root in sorted(roots, key=self.nodes.index):
             walk(root)
         self.nodes = out
 

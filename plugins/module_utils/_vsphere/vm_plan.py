@@ -493,9 +493,9 @@ class VMPlanner:
         self.reconfig = rc
         power = cur["power_state"]
         target = s.power_state or power
-        halt_reasons = [desc for _, desc, halt, _ in rc.items if halt]
+        halt_reasons = [desc for _op, desc, halt, _run in rc.items if halt]
         if power == "suspended" and rc.items:
-            halt_reasons = [desc for _, desc, _, _ in rc.items]
+            halt_reasons = [desc for _op, desc, _halt, _run in rc.items]
         cycling = False
         if halt_reasons:
             if target == "halted" or s.allow_power_cycling:
