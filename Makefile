@@ -49,7 +49,7 @@ sanity-tree:
 	@git ls-files -co --exclude-standard -z | grep -zv '^\.ci/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/
 	@cd $(COLL_DIR) && git init -q && git add -A >/dev/null 2>&1
 
-lint: venv
+lint: venv collection
 	$(BIN)/ruff check .
 	$(BIN)/mypy --config-file mypy.ini plugins/module_utils/_common
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production --nocolor playbooks/

@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: virtops.compute contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The flow of ``xen_vm_info``: one ``event.from`` read, filtering in memory, optional diagnostics.
+"""The flow of ``xen_vm_info``.
 
-XenAPI calls per run: login, one ``event.from`` (VMs with their devices, networks, SRs, hosts, guest
-metrics and, with diagnostics, ``VM_metrics`` and consoles), logout; diagnostics add one
-``VM.get_data_sources`` per running or paused VM that matched (xapi has no bulk call for RRDs).
+By ``name``/``uuid`` (a lookup) the cost does not grow with the pool: login,
+``VM.get_all_records_where`` (xapi filters), one ``event.from`` on exactly those VMs' devices, guest
+metrics and snapshots plus the pool-wide networks/SRs/hosts, one ``event.from`` on their VDIs, logout.
+Without them (every VM, or tags/filter only) one ``event.from`` snapshot of the classes involved is the
+cheapest read. Diagnostics add one ``VM.get_data_sources`` per running or paused VM that matched (xapi
+has no bulk call for RRDs).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
 
 from .diagnostics import DIAGNOSTICS_CLASSES, LIVE_STATES, read_data_sources, vm_diagnostics
 from .facts import power_state, vm_facts
-from .lookup import PoolSnapshot, Record, is_uuid, vm_kind_ok
+from .lookup import PoolSnapshot, Record, find_vms, is_uuid, vm_kind_ok
 
 TRUE = ("true", "yes", "on", "1")
 CASE_INSENSITIVE_FIELDS = ("power_state",)
@@ -85,8 +88,16 @@ def select_vms(
 def run_xen_vm_info(module: Any) -> dict[str, Any]:
     p = module.params
     backend = module.backend
-    classes = PoolSnapshot.CLASSES + (DIAGNOSTICS_CLASSES if p["diagnostics"] else ())
-    snap = PoolSnapshot.read(backend.conn, classes)
+    if p.get("name") is not None or p.get("uuid"):
+        # A lookup: the VMs by name/uuid, filtered by xapi itself, then only their own objects; the
+        # cost stays the same whatever the size of the pool.
+        found_vms = dict(
+            find_vms(backend.conn, p.get("name"), p.get("uuid"), p["include_templates"], p["include_snapshots"])
+        )
+        snap = PoolSnapshot.read_around(backend.conn, found_vms, p["diagnostics"]) if found_vms else PoolSnapshot({})
+    else:
+        classes = PoolSnapshot.CLASSES + (DIAGNOSTICS_CLASSES if p["diagnostics"] else ())
+        snap = PoolSnapshot.read(backend.conn, classes)
     found = select_vms(
         snap,
         p.get("name"),

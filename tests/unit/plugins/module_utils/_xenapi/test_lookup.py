@@ -56,3 +56,19 @@ def test_snapshot_resolve_by_name_or_uuid(conn):
         resolve(snap.of("network"), "nope", "network", "networks[0].network")
     assert str(err.value) == "networks[0].network: no network named or with uuid 'nope'"
     assert snap.default_sr() == ref
+
+
+def test_read_around_reads_only_the_vms_own_objects(conn):
+    for i in range(5):  # other VMs and their disks must not reach the read
+        clone = conn.call("VM.clone", conn.vm("db-01")[0], "filler-%d" % i)
+    found = dict(find_vms(conn, name="web-01"))
+    conn.calls.clear()
+    snap = PoolSnapshot.read_around(conn, found)
+    assert dict(conn.calls) == {"event.from": 2}
+    ((ref, rec),) = found.items()
+    own_vbds = set(rec["VBDs"])
+    assert set(snap.of("VBD")) == own_vbds and set(snap.of("VIF")) == set(rec["VIFs"])
+    own_vdis = {conn.records("VBD")[v]["VDI"] for v in own_vbds} - {"OpaqueRef:NULL"}
+    assert set(snap.of("VDI")) == own_vdis
+    assert set(snap.of("VM")) == {ref} | set(rec["snapshots"])
+    assert len(snap.of("network")) == len(conn.records("network")) and snap.of("pool")
