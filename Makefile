@@ -46,7 +46,7 @@ collection:
 # A copy of the tracked tree for ansible-test (it must sit under ansible_collections/NS/NAME).
 sanity-tree:
 	@rm -rf $(COLL_DIR) && mkdir -p $(COLL_DIR)
-	@git ls-files -co --exclude-standard -z | grep -zv '^\.ci/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/
+	@git ls-files -co --exclude-standard -z | grep -zvE '^(\.ci|bench)/' | xargs -0 -I{} cp --parents {} $(COLL_DIR)/
 	@cd $(COLL_DIR) && git init -q && git add -A >/dev/null 2>&1
 
 lint: venv collection
@@ -107,6 +107,19 @@ install-check: build
 		ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(BUILD)/install-check $(BIN)/ansible-doc --json -t module virtops.compute.$$m \
 		| grep -q '"module": "'$$m'"' || { echo "ansible-doc cannot render $$m from the installed tarball"; exit 1; }; done
 	@echo "install-check: the built collection installs and its docs render"
+
+# --- make bench: side-by-side benchmarks against the peer collections (bench/README.md) ---
+BENCH_VENV   := .venv-bench
+BENCH_PYTHON ?= $(or $(wildcard /root/.pyenv/versions/3.11.7/bin/python),$(PYTHON))
+BENCH_ARGS   ?=
+
+$(BENCH_VENV)/bin/.stamp: bench/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements-peers.txt
+	touch $@
+
+bench: venv collection vcsim $(BENCH_VENV)/bin/.stamp
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) tests/output .pytest_cache .ruff_cache .mypy_cache
