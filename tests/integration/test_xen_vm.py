@@ -483,3 +483,49 @@ def test_stale_creation_lock_is_broken_after_timeout(xapi, playbook):
     state = pool(xapi.control)
     assert len(vms_named(state, "app-01")) == 1
     assert "virtops_create_lock:app-01" not in next(iter(state["pool"].values()))["other_config"]
+
+
+def _noop_db01(state, **extra):
+    db = one_vm(state, "db-01")
+    return xen_vm(
+        name="db-01",
+        vcpus=int(db["VCPUs_at_startup"]),
+        disks=[{"userdevice": d, "size": "%dB" % int(v["virtual_size"])} for d, v in vm_disks(state, db).items()],
+        networks=[
+            {"device": d, "network": state["network"][v["network"]]["name_label"]}
+            for d, v in vm_nics(state, db).items()
+        ],
+        **extra,
+    )
+
+
+def test_read_scope_vm_sees_the_same_vm_at_a_constant_cost(xapi, playbook):
+    state = pool(xapi.control)
+    whole = playbook([_noop_db01(state)]).result()
+    xapi.control.reset_calls()
+    scoped = playbook([_noop_db01(state, read_scope="vm")]).result()
+    assert scoped["changed"] is False and scoped["vm"] == whole["vm"]
+    assert xapi.control.calls() == {
+        "session.login_with_password": 1,
+        "VM.get_all_records_where": 1,
+        "event.from": 2,
+        "session.logout": 1,
+    }
+
+
+def test_read_scope_vm_updates_creates_and_checks(xapi, playbook):
+    before = xapi.control.state_hash()
+    task = xen_vm(name="db-01", tags=["db"], cdrom={"iso": "debian-12.iso"}, read_scope="vm")
+    assert playbook([task], check=True).result()["changed"] is True
+    assert xapi.control.state_hash() == before
+    assert playbook([task]).result()["changed"] is True
+    state = pool(xapi.control)
+    vm = one_vm(state, "db-01")
+    assert vm["tags"] == ["db"] and state["VDI"][vm_cds(state, vm)[3]["VDI"]]["name_label"] == "debian-12.iso"
+    assert playbook([task]).result()["changed"] is False
+    created = playbook([new_vm(read_scope="vm")])
+    assert created.rc == 0 and created.result()["changed"] is True, created.result()
+    again = playbook([new_vm(read_scope="vm")])
+    assert again.result()["changed"] is False, again.result()["changes"]
+    gone = playbook([xen_vm(name="app-01", state="absent", read_scope="vm")])
+    assert gone.result()["changed"] is True and vms_named(pool(xapi.control), "app-01") == []

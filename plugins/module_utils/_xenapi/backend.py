@@ -25,7 +25,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.net import
 
 from .devices import Devices, own_disk_vdis
 from .facts import CONFIG_DRIVE_KEY, power_state
-from .lookup import NULL_REF, PoolSnapshot
+from .lookup import NULL_REF, PoolSnapshot, find_vms
 from .session import XenAPIConnection
 from .tasks import TaskRunner
 
@@ -220,6 +220,34 @@ class XenAPIBackend(VMConfigMixin):
 
     def snapshot(self) -> PoolSnapshot:
         return PoolSnapshot.read(self.conn)
+
+    def read(
+        self,
+        scope: str,
+        name: str | None = None,
+        uuid: str | None = None,
+        templates: bool = False,
+        iso: bool = False,
+        pool_on_miss: bool = True,
+    ) -> PoolSnapshot:
+        """The state a plan needs. ``pool``: one ``event.from`` of the pool (3 calls a run, the payload
+        grows with the pool). ``vm``: the VM by name/uuid, then only its own objects (constant cost);
+        without a match the pool is read (a create needs the templates) unless ``pool_on_miss`` is off."""
+        if scope == "vm":
+            found = dict(find_vms(self.conn, name=name, uuid=uuid, templates=templates))
+            if found:
+                return PoolSnapshot.read_around(self.conn, found, iso=iso)
+            if not pool_on_miss:
+                return PoolSnapshot({})
+        return self.snapshot()
+
+    def reread(self, scope: str, ref: str, iso: bool = False) -> PoolSnapshot:
+        """The state after a change, in the same scope."""
+        if scope == "vm":
+            return PoolSnapshot.read_around(
+                self.conn, {ref: self.conn.call("VM.get_record", ref, read_only=True)}, iso=iso
+            )
+        return self.snapshot()
 
     # power (ComputeDriver) ------------------------------------------------
     def power_on(self, vm: str, timeout: float, paused: bool = False) -> None:

@@ -129,11 +129,12 @@ class PoolSnapshot:
         return cls(records)
 
     @classmethod
-    def read_around(cls, conn: Any, vms: dict[str, Record], metrics: bool = False) -> PoolSnapshot:
+    def read_around(cls, conn: Any, vms: dict[str, Record], metrics: bool = False, iso: bool = False) -> PoolSnapshot:
         """Only what ``vms`` (already read, e.g. by :func:`find_vms`) refer to, at a cost that does not
         grow with the pool: ONE ``event.from`` for their VBDs, VIFs, guest metrics, snapshots (and
         metrics/consoles) plus the pool-wide networks, SRs, hosts and pool, and ONE for their VDIs.
-        xapi's ``event.from`` takes ``class/ref`` subscriptions for single objects."""
+        xapi's ``event.from`` takes ``class/ref`` subscriptions for single objects. ``iso`` adds the VDIs of
+        ISO SRs (to resolve a CD's ISO by name)."""
         extra = ("VM_metrics", "console") if metrics else ()
         records: dict[str, dict[str, Record]] = {c: {} for c in (*cls.CLASSES, *extra)}
         records["VM"].update(vms)
@@ -147,7 +148,12 @@ class PoolSnapshot:
                 refs += [("console", c) for c in rec.get("consoles", [])]
             wanted += ["%s/%s" % (k, r) for k, r in refs if r and r != NULL_REF]
         _merge_events(conn, wanted, records)
-        vdis = sorted({str(v["VDI"]) for v in records["VBD"].values() if v.get("VDI", NULL_REF) != NULL_REF})
+        vdis = {str(v["VDI"]) for v in records["VBD"].values() if v.get("VDI", NULL_REF) != NULL_REF}
+        if iso:
+            for sr in records["SR"].values():
+                if sr.get("content_type") == "iso" or sr.get("type") == "iso":
+                    vdis.update(str(r) for r in sr.get("VDIs", []))
+        vdis = sorted(vdis)
         if vdis:
             _merge_events(conn, ["VDI/" + r for r in vdis], records)
         return cls(records)

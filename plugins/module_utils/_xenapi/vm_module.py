@@ -19,7 +19,15 @@ from .vm_spec import parse_spec
 def run_xen_vm(module: Any) -> dict[str, Any]:
     spec = parse_spec(module.params)  # bad input fails here, before the first call
     backend = module.backend
-    snap = backend.snapshot()
+    iso = spec.cdrom is not None and bool(spec.cdrom.get("iso"))
+    snap = backend.read(
+        spec.read_scope,
+        spec.name,
+        spec.uuid,
+        templates=bool(spec.is_template),
+        iso=iso,
+        pool_on_miss=spec.state == "present",
+    )
 
     def config_drive(instance_id: str, hostname: str) -> tuple[bytes, str]:
         ci = spec.cloud_init
@@ -55,7 +63,7 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
                 cs.apply()
     else:
         cs.apply()
-    snap = backend.snapshot()
+    snap = backend.reread(spec.read_scope, ref, iso=iso)
     rec = snap.get("VM", ref)
     vm = vm_facts(snap, ref, rec) if rec else {}
     if spec.wait_for_ip and vm.get("power_state") == "running":
@@ -71,6 +79,6 @@ def _wait_and_refresh(backend: Any, spec: Any, ref: str, vm: dict[str, Any]) -> 
     if have:
         return vm
     backend.wait_for_ip(ref, w["family"], w.get("cidr"), w["timeout"])
-    snap = backend.snapshot()
+    snap = backend.reread(spec.read_scope, ref)
     rec: dict[str, Any] | None = snap.get("VM", ref)
     return vm_facts(snap, ref, rec) if rec else vm

@@ -76,6 +76,7 @@ class VMSpec:
     shutdown_timeout: int = 120
     keep_disks: bool = False
     timeout: int = 600
+    read_scope: str = "pool"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -152,6 +153,7 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
     spec.shutdown_timeout = p.get("shutdown_timeout") or 120
     spec.keep_disks = bool(p.get("keep_disks"))
     spec.timeout = p.get("timeout") or 600
+    spec.read_scope = p.get("read_scope") or "pool"
     if spec.timeout < 1:
         raise InvalidInput("timeout", "must be at least 1 second")
 

@@ -60,7 +60,7 @@ def test_snapshot_resolve_by_name_or_uuid(conn):
 
 def test_read_around_reads_only_the_vms_own_objects(conn):
     for i in range(5):  # other VMs and their disks must not reach the read
-        clone = conn.call("VM.clone", conn.vm("db-01")[0], "filler-%d" % i)
+        conn.call("VM.clone", conn.vm("db-01")[0], "filler-%d" % i)
     found = dict(find_vms(conn, name="web-01"))
     conn.calls.clear()
     snap = PoolSnapshot.read_around(conn, found)
