@@ -22,6 +22,7 @@ description:
     list position in the parameters.
   - A failed create or clone leaves no VM behind (the new VM is destroyed).
 extends_documentation_fragment:
+  - virtops.compute.wait_for_ip
   - virtops.compute.vsphere
   - virtops.compute.attributes
 attributes:
@@ -188,24 +189,6 @@ options:
       network_config:
         description: Network configuration (cloud-init network config v1 or v2).
         type: raw
-  wait_for_ip:
-    description:
-      - Wait until VMware Tools report an address (link-local and loopback addresses are ignored). Only when the VM
-        ends up running.
-    type: dict
-    suboptions:
-      family:
-        description: Which address family to wait for.
-        type: str
-        choices: [ ipv4, ipv6, any ]
-        default: ipv4
-      cidr:
-        description: Only count addresses in this network, e.g. V(192.0.2.0/24).
-        type: str
-      timeout:
-        description: Seconds to wait before failing.
-        type: int
-        default: 300
   allow_power_cycling:
     description:
       - Let the module power the VM off (guest shutdown, hard after O(shutdown_timeout)), apply changes that need it
@@ -292,6 +275,7 @@ notes:
   elements: str
 """
 
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import WAIT_FOR_IP_SPEC
 from ansible_collections.virtops.compute.plugins.module_utils._vsphere.base import VSphereModule
 from ansible_collections.virtops.compute.plugins.module_utils._vsphere.vm_module import run_vmware_vm
 
@@ -344,14 +328,7 @@ class VMwareVM(VSphereModule):
             "type": "dict",
             "options": {"user_data": {"type": "str"}, "meta_data": {"type": "raw"}, "network_config": {"type": "raw"}},
         },
-        "wait_for_ip": {
-            "type": "dict",
-            "options": {
-                "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
-                "cidr": {"type": "str"},
-                "timeout": {"type": "int", "default": 300},
-            },
-        },
+        "wait_for_ip": WAIT_FOR_IP_SPEC,
         "allow_power_cycling": {"type": "bool", "default": False},
         "shutdown_timeout": {"type": "int", "default": 120},
         "timeout": {"type": "int", "default": 600},

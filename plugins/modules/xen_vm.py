@@ -19,6 +19,7 @@ description:
     O(power_state=halted).
   - Disks and NICs are addressed by their device number, never by list position.
 extends_documentation_fragment:
+  - virtops.compute.wait_for_ip
   - virtops.compute.xenapi
   - virtops.compute.attributes
 attributes:
@@ -195,24 +196,6 @@ options:
       sr:
         description: Name or uuid of the SR for the config drive VDI.
         type: str
-  wait_for_ip:
-    description:
-      - Wait until the guest reports an address (link-local and loopback addresses are ignored). Only when the
-        VM ends up running.
-    type: dict
-    suboptions:
-      family:
-        description: Which address family to wait for.
-        type: str
-        choices: [ ipv4, ipv6, any ]
-        default: ipv4
-      cidr:
-        description: Only count addresses in this network, e.g. V(192.0.2.0/24).
-        type: str
-      timeout:
-        description: Seconds to wait before failing.
-        type: int
-        default: 300
   allow_power_cycling:
     description:
       - Let the module shut the VM down cleanly (hard after O(shutdown_timeout)), apply changes that need a
@@ -306,6 +289,7 @@ changes:
   sample: [{"operation": "create", "description": "clone template 'Debian Bookworm 12' as 'web01'"}]
 """
 
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import WAIT_FOR_IP_SPEC
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.base import XenAPIModule
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_module import run_xen_vm
 
@@ -363,14 +347,7 @@ class XenVM(XenAPIModule):
                 "sr": {"type": "str"},
             },
         },
-        "wait_for_ip": {
-            "type": "dict",
-            "options": {
-                "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
-                "cidr": {"type": "str"},
-                "timeout": {"type": "int", "default": 300},
-            },
-        },
+        "wait_for_ip": WAIT_FOR_IP_SPEC,
         "allow_power_cycling": {"type": "bool", "default": False},
         "shutdown_timeout": {"type": "int", "default": 120},
         "keep_disks": {"type": "bool", "default": False},

@@ -22,3 +22,22 @@ def playbook(xapi: Any, xen_defaults: dict[str, Any]):  # type: ignore[no-untype
         return run_playbook(tasks, **kwargs)
 
     return run
+
+
+@pytest.fixture()
+def si(vcsim: Any) -> Any:
+    """A pyvmomi connection to the test's vcsim, to read its state; vcsim must not have panicked."""
+    yield vcsim.connect()
+    assert vcsim.panics() == [], vcsim.log_text()
+
+
+@pytest.fixture()
+def vsphere_conn(vcsim: Any) -> dict[str, Any]:
+    """Connection options of the vmware modules for the test's vcsim."""
+    return {
+        "hostname": vcsim.host,
+        "port": vcsim.port,
+        "username": vcsim.username,
+        "password": vcsim.password,
+        "validate_certs": False,
+    }

@@ -95,3 +95,9 @@ def run_playbook(
             with open(results, encoding="utf-8") as handle:
                 entries = [json.loads(line) for line in handle if line.strip()]
     return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, entries)
+
+
+def ok(run: PlaybookRun, index: int = -1) -> dict[str, Any]:
+    """The result of task ``index``, which must have succeeded."""
+    assert run.status(index) == "ok", (run.result(index), run.stdout[-3000:])
+    return run.result(index)

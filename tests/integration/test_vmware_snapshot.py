@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 import pytest
-from playbook_runner import PlaybookRun, run_playbook
+from playbook_runner import ok, run_playbook
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
@@ -102,31 +102,14 @@ def ids(si: Any, name: str) -> list[int]:
 
 # ---------------------------------------------------------------------- fixtures
 @pytest.fixture
-def si(vcsim: Any) -> Any:
-    yield vcsim.connect()
-    assert vcsim.panics() == [], vcsim.log_text()
-
-
-@pytest.fixture
-def snap(vcsim: Any):  # type: ignore[no-untyped-def]
-    conn = {
-        "hostname": vcsim.host,
-        "port": vcsim.port,
-        "username": vcsim.username,
-        "password": vcsim.password,
-        "validate_certs": False,
-    }
+def snap(vsphere_conn: dict[str, Any]):  # type: ignore[no-untyped-def]
+    conn = vsphere_conn
 
     def task(**args: Any) -> dict[str, Any]:
         args.setdefault("vm_name", VM)
         return {"name": "vmware_snapshot", "virtops.compute.vmware_snapshot": dict(conn, **args), "ignore_errors": True}
 
     return task
-
-
-def ok(run: PlaybookRun, index: int = -1) -> dict[str, Any]:
-    assert run.status(index) == "ok", (run.result(index), run.stdout[-3000:])
-    return run.result(index)
 
 
 def names(res: dict[str, Any]) -> list[tuple[str, Any, bool]]:

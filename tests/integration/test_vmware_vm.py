@@ -132,11 +132,6 @@ def new_vm(**extra):
     return vm_task(**params)
 
 
-@pytest.fixture
-def si(vcsim):
-    return vcsim.connect()
-
-
 # ----------------------------------------------------------------------------- round trips
 @pytest.mark.vcsim(trace=True)
 def test_empty_connect_costs_two_calls_and_logout_one(vcsim):

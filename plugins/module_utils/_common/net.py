@@ -13,6 +13,16 @@ from .errors import InvalidInput
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
+# The wait_for_ip option of every VM module (documented by the virtops.compute.wait_for_ip fragment).
+WAIT_FOR_IP_SPEC: dict[str, Any] = {
+    "type": "dict",
+    "options": {
+        "family": {"type": "str", "choices": ["ipv4", "ipv6", "any"], "default": "ipv4"},
+        "cidr": {"type": "str"},
+        "timeout": {"type": "int", "default": 300},
+    },
+}
+
 
 def usable_ips(ips: list[str], family: str = "any", cidr: str | None = None) -> list[str]:
     """Addresses worth reporting or waiting for: no link-local, loopback or unspecified ones;
