@@ -40,13 +40,12 @@ def fault_cell(request: Any) -> Any:
     return mark
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: Any, call: Any) -> Any:
-    outcome = yield
-    report = outcome.get_result()
+def pytest_runtest_logreport(report: Any) -> None:
+    """Runs where the reports are gathered: in the only process, or in pytest-xdist's controller (which
+    receives each worker's reports with their ``user_properties``)."""
     if report.when != "call":
         return
-    for key, value in item.user_properties:
+    for key, value in report.user_properties:
         if key == "fault_cell":
             if report.passed:
                 status = "pass"
