@@ -389,6 +389,11 @@ def test_env_fallbacks_for_connection(xapi):
     )
     assert run.rc == 0, run.result()
     assert run.result()["changed"] is False
+    # the environment also wins over username's default (root)
+    other = run_playbook(
+        [xen_vm(name="db-01")], env={"XENAPI_HOST": xapi.url, "XENAPI_USER": "alice", "XENAPI_PASSWORD": xapi.password}
+    )
+    assert other.result()["msg"] == "login to %s as 'alice' failed: the user name or password is wrong" % xapi.url
 
 
 def test_wrong_password_is_a_clear_error(xapi, playbook):
