@@ -391,8 +391,9 @@ def test_env_fallbacks_for_connection(xapi):
     assert run.result()["changed"] is False
     # the environment also wins over username's default (root)
     other = run_playbook(
-        [xen_vm(name="db-01")], env={"XENAPI_HOST": xapi.url, "XENAPI_USER": "alice", "XENAPI_PASSWORD": xapi.password}
+        [xen_vm(name="db-01")], env={"XENAPI_HOST": xapi.url, "XENAPI_USER": "alice", "XENAPI_PASSWORD": "al1ce-pw"}
     )
+
     assert other.result()["msg"] == "login to %s as 'alice' failed: the user name or password is wrong" % xapi.url
 
 
