@@ -102,7 +102,7 @@ class ChangeSet:
         }
 
     # applying ---------------------------------------------------------
-    def apply(self, undo: Any = None) -> None:
+    def apply(self) -> None:
         """Run every operation in order; on error the step name is attached."""
         from .errors import VirtopsError  # local import keeps this module dependency free
 

@@ -17,11 +17,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from .errors import VirtopsError
 
-# Options every module that waits for something shares.
-WAIT_SPEC: dict[str, Any] = {
-    "timeout": {"type": "int", "default": 300},
-}
-
 
 class VirtopsModule:
     """Subclass and set ``argument_spec``; implement :meth:`run` returning the result dict."""

@@ -43,13 +43,11 @@ class Waiter:
                 return value
             remaining = deadline - self.clock()
             if remaining <= 0:
-                raise TaskTimeout("timed out after %ss waiting for %s" % (_fmt(self.timeout), what))
+                raise TaskTimeout("timed out after %ss waiting for %s" % (format_seconds(self.timeout), what))
             self.sleep(min(interval, remaining))
             interval = min(interval * 1.5, self.max_interval) if self.max_interval > self.interval else interval
 
-    def remaining(self, started: float) -> float:
-        return max(0.0, self.timeout - (self.clock() - started))
 
-
-def _fmt(seconds: float) -> str:
+def format_seconds(seconds: float) -> str:
+    """``30`` -> ``30``, ``2.5`` -> ``2.5``: for messages."""
     return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)

@@ -264,17 +264,11 @@ def transition_steps(current: str, target: str) -> list[str]:
     return list(TRANSITIONS[(current, target)])
 
 
-def validate_power_state(value: str | None, param: str = "power_state") -> None:
-    if value is not None and value not in POWER_STATES:
-        raise InvalidInput(param, "must be one of %s, got %r" % (", ".join(POWER_STATES), value))
-
-
 __all__ = [
     "POWER_STATES",
     "TRANSITIONS",
     "VSphereBackend",
     "connect",
     "transition_steps",
-    "validate_power_state",
     "vim",
 ]

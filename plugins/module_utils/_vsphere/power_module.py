@@ -29,6 +29,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     VirtopsError,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
+from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import format_seconds
 
 from .backend import POWER_STATES
 from .client import vim
@@ -197,7 +198,7 @@ class PowerPlanner:
     def _halt_text(self) -> str:
         if self.p["force"] or self.current != "running":
             return "power off the VM (hard)"
-        return "shut down the guest (hard power off after %ss)" % _fmt(self.shutdown_timeout)
+        return "shut down the guest (hard power off after %ss)" % format_seconds(self.shutdown_timeout)
 
     def _plan_target(self, cs: ChangeSet, target: str) -> None:
         steps = self.b.transition_steps(self.current, target)
@@ -464,10 +465,6 @@ class PowerPlanner:
         cs.set_after({"power_state": state, "rescue_vm": None})
         self.predicted = predict_vm(self.facts, state, {RESCUED_BY_KEY: ""})
         self.rescue_predicted = {}
-
-
-def _fmt(seconds: float) -> str:
-    return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)
 
 
 @contextmanager

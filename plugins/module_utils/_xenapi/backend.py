@@ -18,7 +18,6 @@ from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     BackendError,
-    InvalidInput,
     TaskTimeout,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
@@ -416,8 +415,3 @@ class XenAPIBackend(VMConfigMixin):
         )
         result: list[str] = Waiter(timeout, interval=interval, clock=self.clock, sleep=self.sleep).until(probe, what)
         return result
-
-
-def validate_power_state(value: str | None, param: str = "power_state") -> None:
-    if value is not None and value not in POWER_STATES:
-        raise InvalidInput(param, "must be one of %s, got %r" % (", ".join(POWER_STATES), value))

@@ -79,7 +79,6 @@ class Devices:
         else:
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
         try:
-            self.conn.api_calls += 1
             conn.request(
                 "PUT",
                 "/import_raw_vdi?" + query,

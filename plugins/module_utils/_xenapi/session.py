@@ -151,12 +151,10 @@ class XenAPIConnection:
         self._password = password
         self._logged_in = False
         self._sleep = sleep
-        self.api_calls = 0
 
     # session ----------------------------------------------------------
     def login(self) -> None:
         try:
-            self.api_calls += 1
             self._session.xenapi.login_with_password(self._username, self._password or "", "2.21", "virtops.compute")
         except Exception as exc:
             details = failure_details(exc)
@@ -173,7 +171,6 @@ class XenAPIConnection:
             return
         self._logged_in = False
         try:
-            self.api_calls += 1
             self._session.xenapi.session.logout()
         finally:
             self._transport.close()
@@ -190,7 +187,6 @@ class XenAPIConnection:
             target = getattr(target, part)
 
         def once() -> Any:
-            self.api_calls += 1
             return target(*args)
 
         kwargs: dict[str, Any] = {}

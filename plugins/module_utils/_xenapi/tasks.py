@@ -15,7 +15,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     TaskTimeout,
     VirtopsError,
 )
-from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
+from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter, format_seconds
 
 from .session import describe_failure
 
@@ -70,7 +70,8 @@ class TaskRunner:
                 if on_late_success is not None:
                     on_late_success(parse_task_result(final.get("result", "")))
             raise TaskTimeout(
-                "%s did not finish within %ss; the task was cancelled%s" % (label, _fmt(timeout), late), step=label
+                "%s did not finish within %ss; the task was cancelled%s" % (label, format_seconds(timeout), late),
+                step=label,
             ) from None
         finally:
             try:
@@ -98,7 +99,3 @@ class TaskRunner:
     def _finished(self, task: str) -> dict | None:
         record = self.conn.call("task.get_record", task, read_only=True)
         return record if record.get("status") in FINAL_STATES else None
-
-
-def _fmt(seconds: float) -> str:
-    return ("%d" % seconds) if float(seconds).is_integer() else ("%.1f" % seconds)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput
@@ -77,7 +77,6 @@ class VMSpec:
     keep_disks: bool = False
     timeout: int = 600
     read_scope: str = "pool"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _str_map(value: dict[str, Any] | None, param: str) -> dict[str, str] | None:
