@@ -16,6 +16,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.retry import retry
 
+from .facts import CONFIG_DRIVE_KEY
 from .lookup import NULL_REF
 
 # Unplug/plug may be refused while the guest is busy; these say "try again", nothing else does.
@@ -198,8 +199,6 @@ class Devices:
 def own_disk_vdis(snap: Any, vm_rec: dict[str, Any]) -> list[str]:
     """VDIs a VM owns: its Disk VBDs' VDIs not shared with another VM and not on an ISO SR,
     plus the config drive this collection made for it."""
-    from .facts import CONFIG_DRIVE_KEY
-
     owned = []
     for vbd_ref in vm_rec.get("VBDs", []):
         vbd = snap.get("VBD", vbd_ref)
