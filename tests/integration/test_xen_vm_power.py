@@ -182,7 +182,8 @@ def test_failed_rescue_leaves_nothing_behind(xapi: Any, playbook: Any) -> None:
     run = playbook([power(name="web-01", state="rescued", rescue_template=TEMPLATE)])
     res = run.result()
     assert run.status() == "failed"
-    assert "rolled back: nothing was left behind" in res["msg"] and res["failed_step"] == "start_rescue_vm"
+    assert "nothing was left behind" in res["msg"] and res["failed_step"] == "start_rescue_vm"
+    assert res["changed"] is True and "create_rescue_vm" in res["applied"] and res["rolled_back"], res
     end = pool0(xapi)
     for klass in ("VM", "VDI", "VBD", "VIF"):
         assert uuids(end, klass) == uuids(start, klass), klass

@@ -88,7 +88,7 @@ CASES = {
         new_vm_args(),
         [{"method": "Async.VM.clone", "error": OOIP}],
         "fail",
-        ["step 'clone template' failed", "OTHER_OPERATION_IN_PROGRESS", "rolled back"],
+        ["step 'clone template' failed", "OTHER_OPERATION_IN_PROGRESS", "nothing was changed"],
     ),
     "xen_vm-503": Case(
         "xen_vm",

@@ -20,8 +20,9 @@ class Operation:
     """One step of a change, in the order it must run.
 
     ``run`` performs the step (a closure over the backend); ``needs_halt`` marks
-    steps xapi/vSphere only allow on a halted VM; ``undo`` (optional) reverses it for
-    rollback of multi-step creates.
+    steps xapi/vSphere only allow on a halted VM; ``undo`` (optional) reverses it when a
+    later step fails (``undo_description`` says how); a step without ``undo`` is reported as
+    left changed.
     """
 
     name: str
@@ -29,6 +30,12 @@ class Operation:
     run: Callable[[], Any] | None = None
     needs_halt: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    undo: Callable[[], Any] | None = None
+    undo_description: str | None = None
+
+    def reversible(self, description: str, undo: Callable[[], Any]) -> Operation:
+        self.undo_description, self.undo = description, undo
+        return self
 
     def to_result(self) -> dict[str, Any]:
         result: dict[str, Any] = {"operation": self.name, "description": self.description}
@@ -102,12 +109,21 @@ class ChangeSet:
         }
 
     # applying ---------------------------------------------------------
-    def apply(self) -> None:
-        """Run every operation in order; on error the step name is attached."""
+    def apply(self, undo: Any = None) -> None:
+        """Run every operation in order; on error the step name is attached. Under ``undo`` (an
+        :class:`~.undo.UndoStack`) each applied step registers its inverse, or that it has none."""
         from .errors import VirtopsError  # local import keeps this module dependency free
 
         for op in self.operations:
             if op.run is None:
+                continue
+            if undo is not None:
+                with undo.step(op.name):
+                    op.run()
+                if op.undo is not None:
+                    undo.push(op.undo_description or "undo " + op.name, op.undo)
+                else:
+                    undo.irreversible(op.description)
                 continue
             try:
                 op.run()

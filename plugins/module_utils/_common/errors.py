@@ -35,10 +35,23 @@ class VirtopsError(Exception):
         self.param = param
         self.step = step
         self.details = list(details) if details is not None else []
+        # Filled in by the undo stack when the error ends a run that had started changing things.
+        self.changed = False
+        self.applied: list[str] = []
+        self.rolled_back: list[str] = []
+        self.not_undone: list[str] = []
 
     def to_result(self) -> dict[str, Any]:
-        """Extra keys for ``fail_json`` besides ``msg``."""
-        result: dict[str, Any] = {"error_code": self.code}
+        """Extra keys for ``fail_json`` besides ``msg``: ``changed`` (something was changed on the peer,
+        even if undone later), the steps ``applied`` and the inverses ``rolled_back``."""
+        result: dict[str, Any] = {
+            "error_code": self.code,
+            "changed": self.changed,
+            "applied": list(self.applied),
+            "rolled_back": list(self.rolled_back),
+        }
+        if self.not_undone:
+            result["not_undone"] = list(self.not_undone)
         if self.param:
             result["param"] = self.param
         if self.step:
@@ -127,3 +140,21 @@ class BackendError(VirtopsError):
 
 class RollbackFailed(VirtopsError):
     code = "ROLLBACK_FAILED"
+
+
+class PowerRestoreFailed(VirtopsError):
+    """A power cycle could not bring the VM back to the power state it had; ``power_state`` is the
+    state it is in now (as read after the failure), ``expected`` the one it had before the run."""
+
+    code = "POWER_RESTORE_FAILED"
+
+    def __init__(self, msg: str, *, power_state: str | None, expected: str, **kwargs: Any) -> None:
+        super().__init__(msg, **kwargs)
+        self.power_state = power_state
+        self.expected = expected
+
+    def to_result(self) -> dict[str, Any]:
+        result = super().to_result()
+        result["power_state"] = self.power_state
+        result["expected_power_state"] = self.expected
+        return result

@@ -46,7 +46,13 @@ def test_typed_error_becomes_fail_json_with_code_and_closes_once():
     fake = FakeAnsibleModule()
     mod = Closing(fake, NotFound("no VM with name 'x'"))
     mod.execute()
-    assert fake.failed == {"msg": "no VM with name 'x'", "error_code": "NOT_FOUND"}
+    assert fake.failed == {
+        "msg": "no VM with name 'x'",
+        "error_code": "NOT_FOUND",
+        "changed": False,
+        "applied": [],
+        "rolled_back": [],
+    }
     assert mod.closed == 1 and fake.exited is None
 
 
