@@ -287,7 +287,10 @@ def test_grow_disk_add_disk_extra_config_diff_and_check(vcsim, si):
     diff = checked.result()["diff"]
     assert diff["before"]["extra_config"]["virtops.test"] == "1"
     assert diff["after"]["extra_config"]["virtops.test"] == "2"
-    assert "--- before" in checked.stdout or "virtops.test" in checked.stdout
+    # ansible-playbook --diff renders the change for the user: both sides of the changed key are shown
+    assert "--- before" in checked.stdout and "+++ after" in checked.stdout, checked.stdout[-3000:]
+    assert '-        "virtops.test": "1"' in checked.stdout, checked.stdout[-3000:]
+    assert '+        "virtops.test": "2"' in checked.stdout, checked.stdout[-3000:]
     run = play(vcsim, task, diff=True)
     assert run.rc == 0 and run.result()["changed"] is True
     ops = [c["operation"] for c in run.result()["changes"]]
@@ -360,14 +363,20 @@ def test_absent_check_mode_then_destroy_then_idempotent(vcsim, si):
 
 def test_find_by_uuid_and_moid(vcsim, si):
     vm = all_vms(si)["DC0_H0_VM1"]
-    uuid = vm["config.hardware"] and si.RetrieveContent()  # noqa: F841 - keep the session warm
+    obj = si.content.searchIndex.FindByInventoryPath("DC0/vm/DC0_H0_VM1")
+    ids = {"uuid": obj.config.uuid, "instance_uuid": obj.config.instanceUuid}
     run = play(vcsim, vm_task("vmware_vm_info", moid=vm["moid"]))
     assert run.rc == 0 and run.result()["vm"]["name"] == "DC0_H0_VM1"
     facts = run.result()["vm"]
+    assert {k: facts[k] for k in ids} == ids
     for key in ("uuid", "instance_uuid"):
-        res = play(vcsim, vm_task(uuid=facts[key], annotation="by uuid")).result()
-        assert res["vm"]["name"] == "DC0_H0_VM1" and res["vm"]["annotation"] == "by uuid"
-    assert all_vms(si)["DC0_H0_VM1"]["config.annotation"] == "by uuid"
+        res = play(vcsim, vm_task(uuid=ids[key], annotation="by " + key)).result()
+        assert res["changed"] is True, res
+        assert res["vm"]["name"] == "DC0_H0_VM1" and res["vm"]["annotation"] == "by " + key
+        assert all_vms(si)["DC0_H0_VM1"]["config.annotation"] == "by " + key
+    assert [n for n, p in all_vms(si).items() if str(p.get("config.annotation", "")).startswith("by ")] == [
+        "DC0_H0_VM1"
+    ]
 
 
 def test_wait_for_ip_is_bounded(vcsim):

@@ -13,7 +13,9 @@ Examples are bounded (``max_examples``) and ``deadline=None`` (each example is a
 from __future__ import annotations
 
 import copy
+import socket
 import string
+import threading
 from typing import Any
 
 import pytest
@@ -116,7 +118,8 @@ def test_wrong_types_and_choices_name_the_option(xapi: Any, module: str) -> None
     cases = spec_cases(module)
     assert cases, module
     xen = module.startswith("xen_")
-    dead = {"hostname": "127.0.0.1", "port": 9, "username": "u", "password": "rel-unused-Pw9"}
+    listener = _CountingListener()
+    dead = {"hostname": "127.0.0.1", "port": listener.port, "username": "u", "password": "rel-unused-Pw9"}
     conn = xen_conn(xapi) if xen else dead
     before = xapi.control.state_hash()
     xapi.control.reset_calls()
@@ -141,12 +144,43 @@ def test_wrong_types_and_choices_name_the_option(xapi: Any, module: str) -> None
         _assert_names(result["msg"], path)
         assert "Traceback" not in result["msg"]
 
-    check()
+    try:
+        check()
+    finally:
+        listener.close()
     assert xapi.control.state_hash() == before
     assert mutating_calls(xapi.control.calls()) == {}
-    if xen:
-        return
-    # vSphere modules must fail on argument validation alone: the dead endpoint (port 9) was never needed
+    # vSphere modules must fail on argument validation alone: nothing ever connected to their endpoint
+    assert listener.accepted == 0, "%s connected %d times before refusing bad input" % (module, listener.accepted)
+
+
+class _CountingListener:
+    """A TCP listener on 127.0.0.1 that accepts, counts and closes every connection (a daemon thread)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        # shutdown() wakes the blocked accept() on Linux (it then raises OSError and the thread ends)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        self.thread.join(5)
 
 
 def _xen_semantic() -> dict[str, st.SearchStrategy[tuple[str, dict[str, Any], str]]]:

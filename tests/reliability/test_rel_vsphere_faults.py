@@ -11,14 +11,47 @@ from modrun import collect, present_modules, run_module, spawn_module
 from vsphere_fault_proxy import VSphereFaultProxy
 
 VM = "DC0_H0_VM0"
+# The right outcome per fault (module_utils/_vsphere/client.py): HTTP 502/503/504 means the server refused the
+# request before running it, so every call is sent again and the task succeeds with one retry; a dropped
+# connection may have run the call, so a mutating call is never re-sent: the task fails with CONNECTION_FAILED
+# naming the step, and (the proxy dropped the request before vcsim saw it) nothing changed.
+SUCCEEDS, FAILS = "succeeds after one retry", "fails, nothing changed"
 CASES = {
-    "power-drop": ("vmware_vm_power", "drop", {"name": VM, "state": "halted"}, "drop", "ShutdownGuest"),
-    "power-503": ("vmware_vm_power", "HTTP 503", {"name": VM, "state": "halted"}, "http_error", "ShutdownGuest"),
-    "snapshot-drop": ("vmware_snapshot", "drop", {"vm_name": VM, "name": "s1"}, "drop", "CreateSnapshot_Task"),
-    "snapshot-503": ("vmware_snapshot", "HTTP 503", {"vm_name": VM, "name": "s1"}, "http_error", "CreateSnapshot_Task"),
-    "vm-drop": ("vmware_vm", "drop", {"name": VM, "annotation": "reliability"}, "drop", "ReconfigVM_Task"),
-    "vm-503": ("vmware_vm", "HTTP 503", {"name": VM, "annotation": "reliability"}, "http_error", "ReconfigVM_Task"),
+    "power-drop": ("vmware_vm_power", "drop", {"name": VM, "state": "halted"}, "drop", "ShutdownGuest", FAILS),
+    "power-503": (
+        "vmware_vm_power",
+        "HTTP 503",
+        {"name": VM, "state": "halted"},
+        "http_error",
+        "ShutdownGuest",
+        SUCCEEDS,
+    ),
+    "snapshot-drop": ("vmware_snapshot", "drop", {"vm_name": VM, "name": "s1"}, "drop", "CreateSnapshot_Task", FAILS),
+    "snapshot-503": (
+        "vmware_snapshot",
+        "HTTP 503",
+        {"vm_name": VM, "name": "s1"},
+        "http_error",
+        "CreateSnapshot_Task",
+        SUCCEEDS,
+    ),
+    "vm-drop": ("vmware_vm", "drop", {"name": VM, "annotation": "reliability"}, "drop", "ReconfigVM_Task", FAILS),
+    "vm-503": (
+        "vmware_vm",
+        "HTTP 503",
+        {"name": VM, "annotation": "reliability"},
+        "http_error",
+        "ReconfigVM_Task",
+        SUCCEEDS,
+    ),
 }
+# what a successful run leaves in vcsim (the observed fields that change)
+EFFECT = {
+    "vmware_vm_power": {"power": "poweredOff"},
+    "vmware_snapshot": {"snapshots": ["s1"]},
+    "vmware_vm": {"annotation": "reliability"},
+}
+STEP = {"vmware_vm_power": "guest shutdown", "vmware_snapshot": "create snapshot 's1'", "vmware_vm": "reconfigure"}
 
 
 def _snapshots(si: Any) -> list[str]:
@@ -51,7 +84,7 @@ def _params() -> list[Any]:
 
 @pytest.mark.parametrize("key", _params())
 def test_vsphere_fault(vcsim: Any, fault_cell: Any, key: str) -> None:
-    module, fault, args, mode, method = CASES[key]
+    module, fault, args, mode, method, outcome = CASES[key]
     if module not in present_modules():
         pytest.fail("%s is listed in the fault matrix but does not exist" % module)
     fault_cell(module, fault)
@@ -67,16 +100,17 @@ def test_vsphere_fault(vcsim: Any, fault_cell: Any, key: str) -> None:
         }
         getattr(proxy, mode)(method)
         result = run_module(module, dict(conn, **args))
-        assert proxy.calls[method] >= 1, "the fault never fired: %s" % dict(proxy.calls)
         after = _observe(si)
-        if result.get("failed"):
-            assert result.get("error_code"), result
-            assert (
-                method.replace("_Task", "") in result["msg"] or "onnection" in result["msg"] or "503" in result["msg"]
-            ), result["msg"]
+        if outcome == FAILS:
+            assert proxy.calls[method] == 1, "a mutating call was re-sent after a drop: %s" % dict(proxy.calls)
+            assert result.get("failed") is True, result
+            assert result["error_code"] == "CONNECTION_FAILED", result
+            assert STEP[module] in result["msg"] and "closed connection" in result["msg"], result["msg"]
             assert after == before, "half-made after a failed %s: %s -> %s" % (method, before, after)
         else:
-            assert result["changed"] is True
+            assert proxy.calls[method] == 2, "503 then one retry: %s" % dict(proxy.calls)
+            assert not result.get("failed") and result["changed"] is True, result
+            assert after == dict(before, **EFFECT[module]), (before, after)
         proxy.clear()
         again = run_module(module, dict(conn, **args))
         assert not again.get("failed"), again.get("msg")

@@ -39,13 +39,14 @@ def vm_kind_ok(rec: Record, templates: bool = False, snapshots: bool = False, co
     return True
 
 
-def pick_one(matches: list[tuple[str, Record]], what: str) -> tuple[str, Record] | None:
+def pick_one(matches: list[tuple[str, Record]], what: str, param: str | None = None) -> tuple[str, Record] | None:
     if not matches:
         return None
     if len(matches) > 1:
         uuids = sorted(rec.get("uuid", "?") for _ref, rec in matches)
         raise Ambiguous(
-            "%s matches %d objects (uuids %s); give the uuid to choose one" % (what, len(matches), ", ".join(uuids))
+            "%s matches %d objects (uuids %s); give the uuid to choose one" % (what, len(matches), ", ".join(uuids)),
+            param=param,
         )
     return matches[0]
 
@@ -103,7 +104,7 @@ def resolve(
     records: dict[str, Record], ident: str, kind: str, param: str, label_field: str = "name_label"
 ) -> tuple[str, Record]:
     """One object of ``kind`` by uuid or name among ``records``; typed errors name the parameter."""
-    found = pick_one(match_records(records, ident, label_field), "%s %r (%s)" % (kind, ident, param))
+    found = pick_one(match_records(records, ident, label_field), "%s %r (%s)" % (kind, ident, param), param)
     if found is None:
         raise InvalidInput(param, "no %s named or with uuid %r" % (kind, ident))
     return found
