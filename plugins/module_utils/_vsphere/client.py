@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ansible_collections.virtops.compute.plugins.module_utils._common.connection import check_ca_path, explain
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     AuthenticationFailed,
     BackendError,
@@ -140,38 +141,30 @@ class VSphereClient:
         port = int(port or 443)
         kwargs: dict[str, Any] = {"host": hostname, "port": port, "httpConnectionTimeout": timeout}
         if validate_certs:
+            check_ca_path(ca_path)
             kwargs["sslContext"] = ssl.create_default_context(cafile=ca_path)
         else:
             kwargs["disableSslCertValidation"] = True
-        where = "%s:%s" % (hostname, port)
+        where = "https://%s:%s" % (hostname, port)
+        # pyvmomi's version probe (a plain HTTPS GET) opens its socket without a timeout: bound it too.
+        previous_timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(timeout)
         try:
             stub = SmartStubAdapter(**kwargs)
             si = vim.ServiceInstance("ServiceInstance", stub)
             content = si.RetrieveContent()
             content.sessionManager.Login(username, password or "", None)
-        except ssl.SSLCertVerificationError as exc:
-            raise ConnectionFailed(
-                "cannot verify the TLS certificate of %s: %s; give the CA with ca_path (VMWARE_CA_PATH) "
-                "or, for a lab, validate_certs=false" % (where, exc.verify_message or exc),
-                code="CERTIFICATE_VERIFY_FAILED",
-            ) from None
         except vim.fault.InvalidLogin as exc:
             raise AuthenticationFailed(
                 "login to %s as %r failed: %s" % (where, username, fault_message(exc)), code="InvalidLogin"
             ) from None
         except vmodl.MethodFault as exc:
             raise translate(exc, "connect to %s" % where) from None
-        except (OSError, ssl.SSLError) as exc:
-            cause = exc
-            while cause.__context__ is not None and not isinstance(cause, ssl.SSLCertVerificationError):
-                cause = cause.__context__  # type: ignore[assignment]
-            if isinstance(cause, ssl.SSLCertVerificationError):
-                raise ConnectionFailed(
-                    "cannot verify the TLS certificate of %s: %s; give the CA with ca_path (VMWARE_CA_PATH) "
-                    "or, for a lab, validate_certs=false" % (where, cause.verify_message or cause),
-                    code="CERTIFICATE_VERIFY_FAILED",
-                ) from None
-            raise ConnectionFailed("cannot connect to %s: %s" % (where, exc)) from None
+        except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+            code, text = explain(exc, where, tls=True, timeout=timeout, plain_ok=False)
+            raise ConnectionFailed(text, code=code) from None
+        finally:
+            socket.setdefaulttimeout(previous_timeout)
         return cls(si, content)
 
     def close(self) -> None:

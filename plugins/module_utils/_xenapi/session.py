@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ansible_collections.virtops.compute.plugins.module_utils._common.connection import check_ca_path, explain
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     AuthenticationFailed,
     BackendError,
@@ -108,21 +109,22 @@ def describe_failure(code: str, params: list) -> str:
     return code + (": " + ", ".join(str(p) for p in params) if params else "")
 
 
-def translate(exc: BaseException, method: str) -> Exception:
-    """Turn an SDK/transport exception into a typed virtops error."""
+def translate(exc: BaseException, method: str, url: str | None = None, timeout: float | None = None) -> Exception:
+    """Turn an SDK/transport exception into a typed virtops error (``url``: the endpoint, for the message)."""
     details = failure_details(exc)
     if details:
         code, params = details[0], details[1:]
         return BackendError("%s failed: %s" % (method, describe_failure(code, params)), code=code, details=params)
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConnectionFailed(
-            "TLS certificate verification failed (%s); give the pool's CA with ca_path, or set "
-            "validate_certs=false only for test systems" % exc.verify_message
-        )
+    endpoint = url or "the XenAPI endpoint"
+    tls = bool(url and url.startswith("https://"))
     if isinstance(exc, xmlrpc.client.ProtocolError):
-        return ConnectionFailed("%s: HTTP %s %s" % (method, exc.errcode, exc.errmsg))
+        hint = ""
+        if exc.errcode == 400 and not tls:
+            hint = "; if the server speaks TLS on that port (xapi does on 443), use https://"
+        return ConnectionFailed("%s: %s answered HTTP %s %s%s" % (method, endpoint, exc.errcode, exc.errmsg, hint))
     if isinstance(exc, (OSError, http.client.HTTPException, xmlrpc.client.Fault)):
-        return ConnectionFailed("%s: connection to the XenAPI endpoint failed: %s" % (method, exc))
+        code, text = explain(exc, endpoint, tls=tls, timeout=timeout)
+        return ConnectionFailed("%s: connection to the XenAPI endpoint failed: %s" % (method, text), code=code)
     return exc if isinstance(exc, Exception) else Exception(str(exc))
 
 
@@ -144,6 +146,8 @@ class XenAPIConnection:
             raise MissingLibrary("XenAPI", XENAPI_IMPORT_ERROR)
         self.url = build_url(hostname, port)
         https = self.url.startswith("https://")
+        if https and validate_certs:
+            check_ca_path(ca_path)
         context = ssl_context(validate_certs, ca_path) if https else None
         self._transport = _Transport(https, context, float(api_timeout))
         self._session = XenAPI.Session(self.url, transport=self._transport)
@@ -163,7 +167,7 @@ class XenAPIConnection:
                     "login to %s as %r failed: the user name or password is wrong" % (self.url, self._username),
                     code="SESSION_AUTHENTICATION_FAILED",
                 ) from None
-            raise translate(exc, "session.login_with_password") from None
+            raise translate(exc, "session.login_with_password", self.url, self._transport._timeout) from None
         self._logged_in = True
 
     def logout(self) -> None:
@@ -197,7 +201,7 @@ class XenAPIConnection:
                 once, lambda e: is_transient(e, read_only), attempts=attempts, base_delay=0.25, max_delay=2.0, **kwargs
             )
         except Exception as exc:
-            raise translate(exc, method) from None
+            raise translate(exc, method, self.url, self._transport._timeout) from None
 
     def http_target(self) -> tuple[str, ssl.SSLContext | None, float]:
         return self.url, self._transport.context, self._transport._timeout

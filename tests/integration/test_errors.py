@@ -1,0 +1,203 @@
+"""Errors a user can act on, as ansible-playbook shows them: the endpoint named, the likely cause given."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from playbook_runner import run_playbook
+
+
+def failed(run, index=-1):
+    assert run.rc != 0 and run.status(index) == "failed", run.stdout[-3000:]
+    return run.result(index)
+
+
+def info_task(module, **params):
+    return {"virtops.compute.%s" % module: params}
+
+
+def xen_info(hostname, **extra):
+    params = {"hostname": hostname, "username": "root", "password": "anything", "name": "web01"}
+    params.update(extra)
+    return run_playbook([info_task("xen_vm_info", **params)], timeout=120)
+
+
+def vmware_info(hostname, port, **extra):
+    params = {"hostname": hostname, "port": port, "username": "u", "password": "anything", "name": "vm"}
+    params.update(extra)
+    return run_playbook([info_task("vmware_vm_info", **params)], timeout=120)
+
+
+@contextlib.contextmanager
+def raw_server(reply: bytes | None) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that answers every connection with ``reply`` (None: never answers)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            if reply is None:
+                held.append(conn)
+                continue
+            with conn:
+                conn.settimeout(2)
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                    conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        srv.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------------------------------------ XenAPI
+def test_xen_https_against_a_plain_port_says_use_http(xapi):
+    port = xapi.url.rsplit(":", 1)[1]
+    res = failed(xen_info("https://127.0.0.1:%s" % port, validate_certs=False))
+    assert res["error_code"] == "TLS_NOT_SPOKEN"
+    assert res["msg"] == (
+        "session.login_with_password: connection to the XenAPI endpoint failed: https://127.0.0.1:%s does not "
+        "speak TLS on that port (SSL WRONG_VERSION_NUMBER): it looks like a plain HTTP port; use http:// for a "
+        "plain endpoint, or the port that serves https" % port
+    )
+
+
+def test_xen_http_against_a_tls_port_says_use_https(xapi_tls):
+    port = xapi_tls.url.rsplit(":", 1)[1]
+    res = failed(xen_info("http://127.0.0.1:%s" % port))
+    assert res["error_code"] == "CONNECTION_CLOSED"
+    assert res["msg"].startswith("session.login_with_password: connection to the XenAPI endpoint failed: ")
+    assert "http://127.0.0.1:%s reset the connection" % port in res["msg"] or (
+        "http://127.0.0.1:%s closed the connection" % port in res["msg"]
+    ), res["msg"]
+    assert res["msg"].endswith("; if the server speaks TLS on that port (xapi and vCenter do on 443), use https://")
+
+
+def test_xen_bad_status_line_names_the_endpoint_and_hints_https():
+    with raw_server(b"SSH-2.0-OpenSSH_9.2\r\n") as port:
+        res = failed(xen_info("http://127.0.0.1:%d" % port))
+    assert res["error_code"] == "CONNECTION_CLOSED"
+    assert res["msg"] == (
+        "session.login_with_password: connection to the XenAPI endpoint failed: http://127.0.0.1:%d did not "
+        "answer with HTTP (bad status line 'SSH-2.0-OpenSSH_9.2\\r\\n'); if the server speaks TLS on that port "
+        "(xapi and vCenter do on 443), use https://" % port
+    )
+
+
+def test_xen_connection_refused():
+    port = free_port()
+    res = failed(xen_info("http://127.0.0.1:%d" % port))
+    assert res["error_code"] == "CONNECTION_REFUSED"
+    assert res["msg"] == (
+        "session.login_with_password: connection to the XenAPI endpoint failed: http://127.0.0.1:%d refused the "
+        "connection (nothing listens on that port); check hostname and port, and that the service runs there" % port
+    )
+
+
+def test_xen_dns_failure_names_the_host():
+    res = failed(xen_info("pool1.example.invalid"))
+    assert res["error_code"] == "NAME_RESOLUTION_FAILED"
+    assert res["msg"].startswith(
+        "session.login_with_password: connection to the XenAPI endpoint failed: the host name of "
+        "https://pool1.example.invalid does not resolve (DNS: "
+    )
+    assert res["msg"].endswith("); check the spelling of hostname")
+
+
+def test_xen_timeout_names_the_endpoint_and_api_timeout():
+    with raw_server(None) as port:
+        res = failed(xen_info("http://127.0.0.1:%d" % port, api_timeout=1))
+    assert res["error_code"] == "CONNECTION_TIMEOUT"
+    assert res["msg"] == (
+        "session.login_with_password: connection to the XenAPI endpoint failed: http://127.0.0.1:%d did not "
+        "answer within 1s (api_timeout); the host may be down, or a firewall drops the traffic" % port
+    )
+
+
+# ------------------------------------------------------------------------------------------------ vSphere
+def test_vmware_against_a_plain_port_says_check_port(xapi):
+    port = int(xapi.url.rsplit(":", 1)[1])
+    res = failed(vmware_info("127.0.0.1", port, validate_certs=False))
+    assert res["error_code"] == "TLS_NOT_SPOKEN"
+    assert res["msg"] == (
+        "https://127.0.0.1:%d does not speak TLS on that port (SSL WRONG_VERSION_NUMBER): it looks like a plain "
+        "HTTP port; check port" % port
+    )
+
+
+def test_vmware_connection_refused_and_dns():
+    port = free_port()
+    res = failed(vmware_info("127.0.0.1", port))
+    assert res["error_code"] == "CONNECTION_REFUSED"
+    assert res["msg"] == (
+        "https://127.0.0.1:%d refused the connection (nothing listens on that port); check hostname and port, "
+        "and that the service runs there" % port
+    )
+    res = failed(vmware_info("vcenter.example.invalid", 443))
+    assert res["error_code"] == "NAME_RESOLUTION_FAILED"
+    assert res["msg"].startswith("the host name of https://vcenter.example.invalid:443 does not resolve (DNS: ")
+
+
+def test_vmware_timeout():
+    with raw_server(None) as port:
+        res = failed(vmware_info("127.0.0.1", port, validate_certs=False, api_timeout=1))
+    assert res["error_code"] == "CONNECTION_TIMEOUT"
+    assert res["msg"] == (
+        "https://127.0.0.1:%d did not answer within 1s (api_timeout); the host may be down, or a firewall "
+        "drops the traffic" % port
+    )
+
+
+# ------------------------------------------------------------------------------------------------ ca_path
+@pytest.mark.parametrize("module", ["xen_vm_info", "vmware_vm_info"])
+def test_ca_path_errors_name_the_option_and_the_file(tmp_path, module):
+    missing = tmp_path / "nope.pem"
+    der = tmp_path / "ca.der"
+    der.write_bytes(b"\x30\x82\x01\x0a\x02\x82\x01\x01\x00")
+    bad_pem = tmp_path / "broken.pem"
+    bad_pem.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
+    conn = {"hostname": "127.0.0.1", "username": "u", "password": "Xq-7Zr-secret", "name": "x"}
+    if module == "vmware_vm_info":
+        conn["port"] = free_port()
+    tasks = [
+        dict(info_task(module, ca_path=str(path), **conn), ignore_errors=True)
+        for path in (missing, tmp_path, der, bad_pem)
+    ]
+    run = run_playbook(tasks, timeout=120)
+    msgs = [r["result"]["msg"] for r in run.results]
+    codes = {r["result"].get("error_code") for r in run.results}
+    params = {r["result"].get("param") for r in run.results}
+    assert codes == {"INVALID_INPUT"} and params == {"ca_path"}, run.results
+    assert msgs == [
+        "ca_path: the CA file %s does not exist" % missing,
+        "ca_path: %s is a directory; give the path of a PEM file with the CA certificates" % tmp_path,
+        "ca_path: %s holds no PEM certificate (no '-----BEGIN CERTIFICATE-----' line); convert a DER file with "
+        "'openssl x509 -inform der -in FILE -out FILE.pem'" % der,
+        msgs[3],
+    ]
+    assert msgs[3].startswith("ca_path: %s is not a valid PEM certificate file: " % bad_pem), msgs[3]
