@@ -420,7 +420,9 @@ def _event_from_bytes(url: str) -> int:
     import xmlrpc.client
 
     classes = SNAPSHOT_CLASSES
-    login = xmlrpc.client.dumps(("root", "password", "1.0", "bench"), "session.login_with_password")
+    from xapi.xapisim.sim import DEFAULT_PASSWORD
+
+    login = xmlrpc.client.dumps(("root", DEFAULT_PASSWORD, "1.0", "bench"), "session.login_with_password")
     with urllib.request.urlopen(
         urllib.request.Request(url, data=login.encode(), headers={"Content-Type": "text/xml"}), timeout=60
     ) as r:

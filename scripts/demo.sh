@@ -14,7 +14,7 @@ for _ in $(seq 100); do
 done
 url=$(sed -n 's/^XAPI_URL=//p' "$out" | head -n1)
 echo "XenAPI simulator at $url (user root)"
-export XENAPI_HOST="$url" XENAPI_USER=root XENAPI_PASSWORD=password
+export XENAPI_HOST="$url" XENAPI_USER=root XENAPI_PASSWORD=xapisim-Secret
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 export ANSIBLE_PYTHON_INTERPRETER="$PWD/$VENV/bin/python" ANSIBLE_LOCALHOST_WARNING=false
 export ANSIBLE_INVENTORY_UNPARSED_WARNING=false

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -201,3 +202,14 @@ def test_ca_path_errors_name_the_option_and_the_file(tmp_path, module):
         msgs[3],
     ]
     assert msgs[3].startswith("ca_path: %s is not a valid PEM certificate file: " % bad_pem), msgs[3]
+
+
+# ------------------------------------------------------------------------------------------------ simulator password
+def test_simulator_default_password_does_not_mangle_messages(xapi, playbook):
+    from xapi.xapisim.cli import parse_args
+
+    assert parse_args([]).password == xapi.password == "xapisim-Secret"
+    xapi.control.fault("session.login_with_password", mode="http_error", status=500)
+    res = failed(playbook([info_task("xen_vm_info", name="web01")]))
+    assert res["msg"] == "session.login_with_password: %s answered HTTP 500 Internal Server Error" % xapi.url
+    assert "********" not in json.dumps(res)

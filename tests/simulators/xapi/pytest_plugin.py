@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from .control import SimControl
+from .xapisim.sim import DEFAULT_PASSWORD
 
 SIM_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,7 +29,7 @@ class XapiSim:
     url: str
     control: SimControl
     username: str = "root"
-    password: str = "password"
+    password: str = DEFAULT_PASSWORD
     ca: str | None = None
     urls: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
@@ -61,7 +62,7 @@ def _reader(stream: Any, q: queue.Queue[str]) -> None:
 
 @contextlib.contextmanager
 def start_simulator(
-    *args: str, timeout: float = 30.0, username: str = "root", password: str = "password"
+    *args: str, timeout: float = 30.0, username: str = "root", password: str = DEFAULT_PASSWORD
 ) -> Iterator[XapiSim]:
     """Run the simulator as a subprocess on port 0; always terminated on exit."""
     cmd = [

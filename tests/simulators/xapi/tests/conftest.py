@@ -9,6 +9,7 @@ if _SIMS not in sys.path:
 
 from xapi.xapisim import Simulator
 from xapi.xapisim.api import dispatch
+from xapi.xapisim.sim import DEFAULT_PASSWORD
 
 
 def pytest_configure(config):
@@ -25,7 +26,7 @@ class Local:
         self.sim = Simulator(ip_delay=kw.pop("ip_delay", 0.05), **kw)
         self.pool = self.sim.pools[0]
         self.db = self.pool.db
-        self.session = self.call_raw("session.login_with_password", "root", "password")
+        self.session = self.call_raw("session.login_with_password", "root", DEFAULT_PASSWORD)
 
     def call_raw(self, method, *params, pool=None):
         return dispatch(self.sim, pool or self.pool, method, list(params))

@@ -17,6 +17,7 @@ XenAPI = pytest.importorskip("XenAPI")
 
 from xapi.pytest_plugin import SIM_DIR, start_simulator
 from xapi.xapisim import vhd
+from xapi.xapisim.sim import DEFAULT_PASSWORD
 
 
 def failure(fn, *a):
@@ -59,7 +60,7 @@ def test_login_logout_and_errors(xapi):
     reply = raw_call(xapi.url, "VM.get_all", "OpaqueRef:gone")
     assert reply == {"Status": "Failure", "ErrorDescription": ["SESSION_INVALID", "OpaqueRef:gone"]}
     # two-argument login works too
-    assert raw_call(xapi.url, "session.login_with_password", "root", "password")["Status"] == "Success"
+    assert raw_call(xapi.url, "session.login_with_password", "root", DEFAULT_PASSWORD)["Status"] == "Success"
 
 
 def test_integers_as_strings_and_records(xapi):
@@ -179,7 +180,7 @@ def test_import_export_raw_vdi(xapi):
 
 
 def xapi_session_id(xapi, x):
-    return raw_call(xapi.url, "session.login_with_password", "root", "password")["Value"]
+    return raw_call(xapi.url, "session.login_with_password", "root", DEFAULT_PASSWORD)["Value"]
 
 
 def http_req(url, method, path, body=None):
@@ -202,7 +203,7 @@ def test_jsonrpc(xapi):
         with urllib.request.urlopen(r, timeout=10) as resp:
             return json.loads(resp.read())
 
-    login = call("session.login_with_password", ["root", "password", "1.0", "json"])
+    login = call("session.login_with_password", ["root", DEFAULT_PASSWORD, "1.0", "json"])
     assert login["jsonrpc"] == "2.0" and login["id"] == 7
     sid = login["result"]
     vms = call("VM.get_all_records_where", [sid, 'field "name__label"="db-01"'])["result"]
@@ -217,10 +218,10 @@ def test_tls(xapi_tls):
     assert xapi_tls.url.startswith("https://127.0.0.1:") and xapi_tls.ca
     s = XenAPI.Session(xapi_tls.url)
     with pytest.raises(ssl.SSLError):
-        s.xenapi.login_with_password("root", "password")
+        s.xenapi.login_with_password("root", DEFAULT_PASSWORD)
     ctx = ssl.create_default_context(cafile=xapi_tls.ca)
     s = XenAPI.Session(xapi_tls.url, transport=xmlrpc.client.SafeTransport(context=ctx))
-    s.xenapi.login_with_password("root", "password")
+    s.xenapi.login_with_password("root", DEFAULT_PASSWORD)
     assert s.xenapi.pool.get_all()
     assert XenAPI.Session(xapi_tls.url, ignore_ssl=True)
     assert xapi_tls.control.calls()["session.login_with_password"] >= 1
@@ -485,7 +486,7 @@ def test_unexpected_exception_is_internal_error():
     api.REGISTRY["VM.get_domarch"] = api.Method("VM.get_domarch", boom, ("self",))
     try:
         s = XenAPI.Session(url)
-        s.xenapi.login_with_password("root", "password")
+        s.xenapi.login_with_password("root", DEFAULT_PASSWORD)
         vm = s.xenapi.VM.get_all()[0]
         assert failure(s.xenapi.VM.get_domarch, vm) == ["INTERNAL_ERROR", "ZeroDivisionError: division by zero"]
     finally:

@@ -6,6 +6,7 @@ import pytest
 
 from xapi.xapisim.model import NULL, XapiError
 from xapi.xapisim.query import compile_expr
+from xapi.xapisim.sim import DEFAULT_PASSWORD
 
 
 def err(fn, *a):
@@ -365,7 +366,7 @@ vms:
 """)
     sim = Simulator(load_scenario(str(path)), ip_delay=0)
     pool = sim.pools[0]
-    s = dispatch(sim, pool, "session.login_with_password", ["root", "password"])
+    s = dispatch(sim, pool, "session.login_with_password", ["root", DEFAULT_PASSWORD])
     (vm,) = dispatch(sim, pool, "VM.get_by_name_label", [s, "app-01"])
     rec = dispatch(sim, pool, "VM.get_record", [s, vm])
     assert rec["power_state"] == "Suspended" and rec["suspend_VDI"] != NULL

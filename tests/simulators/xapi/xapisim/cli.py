@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from .server import SimHTTPServer
-from .sim import Simulator
+from .sim import DEFAULT_PASSWORD, Simulator
 
 
 class TLSServer(SimHTTPServer):
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--vms", type=int, default=0, help="extra halted VMs vm-00001... in the first pool")
     p.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA (XAPI_CA line)")
     p.add_argument("--username", default="root")
-    p.add_argument("--password", default="password")
+    p.add_argument("--password", default=DEFAULT_PASSWORD, help="default: %(default)s")
     p.add_argument("--ip-delay", type=float, default=0.5, help="seconds before a started VM reports IPs")
     p.add_argument("--parent-pid", type=int, default=0, help="exit when this process is gone (test runners)")
     return p.parse_args(argv)

@@ -11,6 +11,10 @@ from typing import Any
 
 from .model import DB, DT, NULL, public
 
+# The default password: distinctive, so Ansible's no_log masking of it cannot mangle ordinary words in
+# messages (with "password", ``session.login_with_password`` was shown as ``session.login_with_********``).
+DEFAULT_PASSWORD = "xapisim-Secret"
+
 # Left out of the state hash: client sessions and tasks, the guest agent's asynchronous reports, and
 # timestamps / bookkeeping that change without any client mutation.
 VOLATILE_CLASSES = {"session", "task", "VM_guest_metrics"}
@@ -61,7 +65,7 @@ class Simulator:
         scenario: dict[str, Any] | None = None,
         extra_vms: int = 0,
         username: str = "root",
-        password: str = "password",
+        password: str = DEFAULT_PASSWORD,
         ip_delay: float = 0.5,
     ) -> None:
         from .scenario import default_scenario

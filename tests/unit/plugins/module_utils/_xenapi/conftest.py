@@ -9,6 +9,7 @@ import pytest
 from xapi.xapisim import Simulator
 from xapi.xapisim.api import dispatch
 from xapi.xapisim.model import XapiError
+from xapi.xapisim.sim import DEFAULT_PASSWORD
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import BackendError
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.backend import XenAPIBackend
@@ -19,7 +20,7 @@ class InProcessConn:
     def __init__(self) -> None:
         self.sim = Simulator(ip_delay=0.05)
         self.pool = self.sim.pools[0]
-        self.session_ref = dispatch(self.sim, self.pool, "session.login_with_password", ["root", "password"])
+        self.session_ref = dispatch(self.sim, self.pool, "session.login_with_password", ["root", DEFAULT_PASSWORD])
         self.calls: Counter[str] = Counter()
         self.api_calls = 0
 
