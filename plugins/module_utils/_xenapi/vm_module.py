@@ -24,7 +24,8 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
         spec.read_scope,
         spec.name,
         spec.uuid,
-        templates=bool(spec.is_template),
+        # is_template (true or false) also finds templates: turning a template back into a VM needs it
+        templates=spec.is_template is not None,
         iso=iso,
         pool_on_miss=spec.state == "present",
     )

@@ -150,7 +150,7 @@ class VMPlanner:
 
     # ------------------------------------------------------------------ entry points
     def find(self) -> tuple[str, Record] | None:
-        return self.snap.vm(self.spec.name, self.spec.uuid, templates=bool(self.spec.is_template))
+        return self.snap.vm(self.spec.name, self.spec.uuid, templates=self.spec.is_template is not None)
 
     def plan(self) -> tuple[ChangeSet, str | None]:
         found = self.find()
