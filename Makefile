@@ -51,6 +51,7 @@ sanity-tree:
 
 lint: venv collection
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/option-coverage.py
 	$(BIN)/mypy --config-file mypy.ini plugins/module_utils/_common
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production --nocolor playbooks/
 

@@ -16,8 +16,8 @@ literals, ``dict(...)`` calls or lists of them are followed, giving suboption pa
 exercised when its option is and the value appears as a string (or bool/int) constant in that file.
 
 Options that truly cannot be exercised on our peers (or are owned by another lane for now) are listed,
-each with its reason, in tests/option-coverage-allow.yml; an allow-list entry that is exercised or no
-longer documented is an error too, so the list cannot go stale.
+each with its reason, in tests/option-coverage-allow.yml; an allow-list entry that is no longer documented
+is an error, one that a test now exercises a warning (so that another lane's new test cannot break the build).
 
     python scripts/option-coverage.py            # report and exit 1 on gaps
     python scripts/option-coverage.py --list     # every documented path and where it is exercised
@@ -111,6 +111,7 @@ class FileScan:
         # (module or None, {key: value node}, the enclosing set's keys or None)
         self.sets: list[tuple[str | None, dict[str, ast.AST], set[str] | None]] = []
         parent: dict[int, set[str]] = {}
+        owned: set[int] = set()  # argument sets that are the value of a "virtops.compute.M" key
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool, int)):
                 self.constants.add(str(node.value).lower() if isinstance(node.value, bool) else str(node.value))
@@ -120,6 +121,8 @@ class FileScan:
             for key, value in args.items():
                 for child in self._children(value):
                     parent[id(child)] = set(args)
+                    if key.startswith(PREFIX):
+                        owned.add(id(child))
                 if key.startswith(PREFIX):
                     self.named.add(key[len(PREFIX) :])
         for node in ast.walk(self.tree):
@@ -133,7 +136,7 @@ class FileScan:
                         inner = self._arg_set(child)
                         if inner is not None:
                             self.sets.append((key[len(PREFIX) :], inner, None))
-            else:
+            elif id(node) not in owned:
                 self.sets.append((None, args, parent.get(id(node))))
 
     @staticmethod
@@ -227,7 +230,11 @@ def main() -> int:
             if where.get(path):
                 covered += 1
                 if path in allowed:
-                    problems.append("%s %s: in the allow-list but exercised by %s" % (module, path, where[path][0]))
+                    # a warning, not a failure: another lane's new test must not break the build
+                    print(
+                        "warning: %s %s is exercised by %s; remove it from %s"
+                        % (module, path, where[path][0], os.path.relpath(ALLOW, ROOT))
+                    )
             elif path in allowed:
                 covered += 1
             else:
@@ -238,7 +245,8 @@ def main() -> int:
                     % (
                         module,
                         path,
-                        ", ".join(sorted(set(where.get(path, [])))) or "ALLOWED: " + allowed.get(path, "-"),
+                        ", ".join(sorted(set(where.get(path, []))))
+                        or ("ALLOWED: " + allowed[path] if path in allowed else "MISSING"),
                     )
                 )
         for path in sorted(set(allowed) - set(documented)):
