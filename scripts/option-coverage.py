@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """List documented module options that no integration/reliability test exercises; exit 1 if any.
 
 Documented options: every module's DOCUMENTATION plus its ``extends_documentation_fragment`` fragments,
