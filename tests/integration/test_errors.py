@@ -213,3 +213,81 @@ def test_simulator_default_password_does_not_mangle_messages(xapi, playbook):
     res = failed(playbook([info_task("xen_vm_info", name="web01")]))
     assert res["msg"] == "session.login_with_password: %s answered HTTP 500 Internal Server Error" % xapi.url
     assert "********" not in json.dumps(res)
+
+
+# ------------------------------------------------------------------------------------------------ xapi failures
+GiB = 1024**3
+MiB = 1024**2
+
+
+def xen_vm(**params):
+    return {"virtops.compute.xen_vm": params}
+
+
+def vm_ref(xapi, name):
+    state = xapi.control.state()["pool0"]
+    refs = [ref for ref, rec in state["VM"].items() if rec["name_label"] == name]
+    assert len(refs) == 1, refs
+    return refs[0]
+
+
+def test_sr_full_names_the_sr_and_shows_gib(xapi, playbook):
+    state = xapi.control.state()["pool0"]
+    shared = next(r for r in state["SR"].values() if r["name_label"] == "Shared storage")
+    free = int(shared["physical_size"]) - int(shared["physical_utilisation"])
+    task = xen_vm(
+        name="big-01",
+        template="Debian Bookworm 12",
+        disks=[{"userdevice": 0, "size": "10GiB"}, {"userdevice": 1, "size": "5000GiB"}],
+    )
+    res = failed(playbook([task]))
+    assert res["error_code"] == "SR_FULL"
+    requested, available = res["error"]["params"]
+    assert int(requested) == 5000 * GiB and 0 < int(available) <= free, res["error"]  # the root disk took some
+    sentence = "SR_FULL: SR 'Shared storage' is full: 5000.0 GiB requested, %.1f GiB available" % (int(available) / GiB)
+    assert sentence in res["msg"], res["msg"]
+
+
+def test_host_not_enough_memory_names_the_vm_and_shows_mib(xapi, playbook):
+    task = xen_vm(name="huge-01", template="Debian Bookworm 12", memory="200GiB", power_state="running")
+    res = failed(playbook([task]))
+    assert res["error_code"] == "HOST_NOT_ENOUGH_FREE_MEMORY"
+    needed, free = res["error"]["params"]
+    assert int(needed) >= 200 * GiB
+    sentence = (
+        "HOST_NOT_ENOUGH_FREE_MEMORY: not enough free memory on any host of the pool for VM 'huge-01': "
+        "%.1f MiB needed, %.1f MiB free" % (int(needed) / MiB, int(free) / MiB)
+    )
+    assert sentence in res["msg"], res["msg"]
+
+
+@pytest.mark.parametrize(
+    "error,sentence",
+    [
+        (["VM_BAD_POWER_STATE", "{vm}", "halted", "running"], "VM 'web-01' is running; this operation needs it halted"),
+        (
+            ["OTHER_OPERATION_IN_PROGRESS", "VM", "{vm}", "clean_shutdown", "OpaqueRef:task-1"],
+            "another operation (clean_shutdown) is running on VM 'web-01'; try again when it has finished",
+        ),
+        (
+            ["HANDLE_INVALID", "VM", "OpaqueRef:gone"],
+            "the VM OpaqueRef:gone does not exist (any more): it was deleted, or the reference is wrong",
+        ),
+        (["SOME_NEW_CODE", "a", "b"], "SOME_NEW_CODE: a, b"),
+    ],
+)
+def test_injected_xapi_errors_are_readable_and_keep_the_raw_params(xapi, playbook, error, sentence):
+    ref = vm_ref(xapi, "web-01")
+    error = [p.replace("{vm}", ref) for p in error]
+    xapi.control.fault("VM.set_name_description", error=error, count=10)
+    res = failed(playbook([xen_vm(name="web-01", description="changed")]))
+    assert res["error_code"] == error[0]
+    assert res["error"] == {"code": error[0], "params": error[1:]}
+    assert (
+        "VM.set_name_description failed: %s%s"
+        % (
+            "" if sentence.startswith(error[0]) else error[0] + ": ",
+            sentence,
+        )
+        in res["msg"]
+    ), res["msg"]

@@ -27,6 +27,7 @@ class VirtopsError(Exception):
         param: str | None = None,
         step: str | None = None,
         details: Sequence[Any] | None = None,
+        raw: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(msg)
         self.msg = msg
@@ -35,6 +36,8 @@ class VirtopsError(Exception):
         self.param = param
         self.step = step
         self.details = list(details) if details is not None else []
+        # the API's own error parameters, unchanged, for scripts (``error: {code, params}``)
+        self.raw = list(raw) if raw is not None else None
         # Filled in by the undo stack when the error ends a run that had started changing things.
         self.changed = False
         self.applied: list[str] = []
@@ -58,6 +61,8 @@ class VirtopsError(Exception):
             result["failed_step"] = self.step
         if self.details:
             result["error_details"] = [str(d) for d in self.details]
+        if self.raw is not None:
+            result["error"] = {"code": self.code, "params": list(self.raw)}
         return result
 
     def message(self) -> str:

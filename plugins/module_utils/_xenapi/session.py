@@ -9,18 +9,21 @@ import http.client
 import socket
 import ssl
 import xmlrpc.client
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.connection import check_ca_path, explain
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     AuthenticationFailed,
-    BackendError,
     ConnectionFailed,
     MissingLibrary,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.retry import retry
+
+from .errors import Resolver, backend_error, describe_failure
+
+__all__ = ["XenAPIConnection", "build_url", "describe_failure", "is_transient", "translate"]
 
 try:
     import XenAPI  # type: ignore[import-not-found]
@@ -104,17 +107,19 @@ def is_transient(exc: BaseException, read_only: bool = False) -> bool:
     return read_only and isinstance(exc, (ConnectionError, http.client.HTTPException, socket.timeout))
 
 
-def describe_failure(code: str, params: list) -> str:
-    """``INTERNAL_ERROR: boom`` / ``VM_BAD_POWER_STATE: OpaqueRef:.., halted, running``."""
-    return code + (": " + ", ".join(str(p) for p in params) if params else "")
-
-
-def translate(exc: BaseException, method: str, url: str | None = None, timeout: float | None = None) -> Exception:
-    """Turn an SDK/transport exception into a typed virtops error (``url``: the endpoint, for the message)."""
+def translate(
+    exc: BaseException,
+    method: str,
+    url: str | None = None,
+    timeout: float | None = None,
+    args: Sequence[Any] = (),
+    resolve: Resolver | None = None,
+) -> Exception:
+    """Turn an SDK/transport exception into a typed virtops error (``url``: the endpoint, for the message;
+    ``args`` and ``resolve``: to name the objects a xapi failure is about)."""
     details = failure_details(exc)
     if details:
-        code, params = details[0], details[1:]
-        return BackendError("%s failed: %s" % (method, describe_failure(code, params)), code=code, details=params)
+        return backend_error(method, details[0], details[1:], method=method, args=args, resolve=resolve)
     endpoint = url or "the XenAPI endpoint"
     tls = bool(url and url.startswith("https://"))
     if isinstance(exc, xmlrpc.client.ProtocolError):
@@ -155,6 +160,7 @@ class XenAPIConnection:
         self._password = password
         self._logged_in = False
         self._sleep = sleep
+        self._resolving = False
 
     # session ----------------------------------------------------------
     def login(self) -> None:
@@ -201,7 +207,19 @@ class XenAPIConnection:
                 once, lambda e: is_transient(e, read_only), attempts=attempts, base_delay=0.25, max_delay=2.0, **kwargs
             )
         except Exception as exc:
-            raise translate(exc, method, self.url, self._transport._timeout) from None
+            raise translate(exc, method, self.url, self._transport._timeout, args, self.read_field) from None
+
+    def read_field(self, cls: str, field: str, ref: str) -> Any:
+        """One ``<cls>.get_<field>`` read, to name the objects of an error; None when it cannot be read."""
+        if self._resolving or not self._logged_in:
+            return None
+        self._resolving = True
+        try:
+            return self.call("%s.get_%s" % (cls, field), ref, read_only=True, attempts=1)
+        except Exception:
+            return None
+        finally:
+            self._resolving = False
 
     def http_target(self) -> tuple[str, ssl.SSLContext | None, float]:
         return self.url, self._transport.context, self._transport._timeout

@@ -10,14 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
-    BackendError,
     TaskFailed,
     TaskTimeout,
     VirtopsError,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter, format_seconds
 
-from .session import describe_failure
+from .errors import backend_error
 
 # How long to wait for a cancelled task to reach a final state before rolling back around it.
 CANCEL_GRACE = 60.0
@@ -85,8 +84,8 @@ class TaskRunner:
         if status == "cancelled":
             raise TaskFailed("%s was cancelled" % label, code="TASK_CANCELLED", step=label)
         code = info[0] if info else "TASK_FAILED"
-        raise BackendError(
-            "%s failed: %s" % (label, describe_failure(code, info[1:])), code=code, details=info[1:], step=label
+        raise backend_error(
+            label, code, info[1:], method=method, args=args, resolve=getattr(self.conn, "read_field", None), step=label
         )
 
     def _settle(self, task: str, grace: float) -> dict | None:

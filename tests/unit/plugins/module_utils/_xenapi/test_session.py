@@ -55,5 +55,6 @@ def test_translate_keeps_the_xapi_code():
     err = translate(XenAPI.Failure(["VDI_IN_USE", "OpaqueRef:1", "destroy"]), "VDI.destroy")
     assert isinstance(err, BackendError)
     assert err.code == "VDI_IN_USE" and err.details == ["OpaqueRef:1", "destroy"]
-    assert str(err) == "VDI.destroy failed: VDI_IN_USE: OpaqueRef:1, destroy"
+    assert str(err) == "VDI.destroy failed: VDI_IN_USE: VDI OpaqueRef:1 is in use by another operation (destroy)"
+    assert err.to_result()["error"] == {"code": "VDI_IN_USE", "params": ["OpaqueRef:1", "destroy"]}
     assert describe_failure("X", []) == "X"

@@ -58,7 +58,9 @@ def test_failure_carries_the_xapi_code():
     conn = FakeTaskConn(clock, [(0.0, {"status": "failure", "error_info": ["SR_FULL", "1", "2"]})])
     with pytest.raises(BackendError) as err:
         runner(conn, clock).run("VM.copy", timeout=10, what="copy template")
-    assert err.value.code == "SR_FULL" and str(err.value) == "copy template failed: SR_FULL: 1, 2"
+    assert err.value.code == "SR_FULL" and str(err.value) == (
+        "copy template failed: SR_FULL: the SR is full: 0.0 MiB requested, 0.0 MiB available"
+    )
 
 
 def test_timeout_cancels_and_waits_for_the_cancel_to_land():
