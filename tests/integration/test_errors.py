@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 
@@ -290,4 +291,45 @@ def test_injected_xapi_errors_are_readable_and_keep_the_raw_params(xapi, playboo
             sentence,
         )
         in res["msg"]
+    ), res["msg"]
+
+
+# ------------------------------------------------------------------------------------------------ wait_for_ip
+def test_wait_for_ip_timeout_lists_what_the_guest_reported_and_why_each_was_filtered(xapi, playbook):
+    res = failed(playbook([xen_vm(name="web-01", wait_for_ip={"family": "ipv4", "cidr": "10.0.0.0/8", "timeout": 2})]))
+    assert res["error_code"] == "TASK_TIMEOUT"
+    state = xapi.control.state()["pool0"]
+    vm = next(v for v in state["VM"].values() if v["name_label"] == "web-01")
+    nets = state["VM_guest_metrics"][vm["guest_metrics"]]["networks"]
+    v4, ll, glob = nets["0/ipv4/0"], nets["0/ipv6/0"], nets["0/ipv6/1"]
+    assert ll.startswith("fe80:") and glob.startswith("2001:db8:")
+    assert res["msg"].endswith(
+        "timed out after 2s waiting for the guest to report an IPv4 address in 10.0.0.0/8; the guest reported "
+        "%s (outside 10.0.0.0/8), %s (link-local), %s (IPv6, waiting for IPv4)" % (v4, ll, glob)
+    ), res["msg"]
+
+
+# ------------------------------------------------------------------------------------------------ missing SDK
+@pytest.mark.parametrize(
+    "module,params,library",
+    [
+        ("xen_vm_info", {"hostname": "http://127.0.0.1:9", "name": "x"}, "XenAPI"),
+        ("vmware_vm_info", {"hostname": "127.0.0.1", "username": "u", "name": "x"}, "pyvmomi"),
+    ],
+)
+def test_missing_sdk_names_the_interpreter_and_the_pip_command(module, params, library):
+    python = "/usr/bin/python3"
+    imported = "XenAPI" if library == "XenAPI" else "pyVmomi"
+    probe = subprocess.run([python, "-c", "import " + imported], capture_output=True, check=False)
+    assert probe.returncode != 0, "this test needs a Python without the SDKs at %s" % python
+    run = run_playbook([info_task(module, **params)], env={"ANSIBLE_PYTHON_INTERPRETER": python}, timeout=120)
+    res = failed(run)
+    assert res["error_code"] == "MISSING_LIBRARY" and res["interpreter"] == python
+    assert res["msg"].startswith(
+        "the Python library '%s' is required by this module but %s cannot import it (No module named "
+        % (library, python)
+    ), res["msg"]
+    assert res["msg"].endswith(
+        "; install it for that interpreter with '%s -m pip install %s', or point ansible_python_interpreter at a "
+        "Python that has it" % (python, library)
     ), res["msg"]

@@ -10,6 +10,7 @@ backend's error code and, where known, the parameter and the step that failed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,14 +85,31 @@ class InvalidInput(VirtopsError):
 
 
 class MissingLibrary(VirtopsError):
+    """An SDK the module needs is not importable by the Python that runs the module: name that
+    interpreter (``sys.executable``) and the pip command that installs the SDK for it."""
+
     code = "MISSING_LIBRARY"
 
-    def __init__(self, library: str, import_error: str | None = None) -> None:
-        msg = "the Python library '%s' is required by this module but could not be imported" % library
-        if import_error:
-            msg += " (%s)" % import_error
+    def __init__(self, library: str, import_error: str | None = None, pip_name: str | None = None) -> None:
+        python = sys.executable or "python3"
+        msg = "the Python library '%s' is required by this module but %s cannot import it%s; install it for " % (
+            library,
+            python,
+            " (%s)" % import_error if import_error else "",
+        )
+        msg += "that interpreter with '%s -m pip install %s', or point ansible_python_interpreter at a Python " % (
+            python,
+            pip_name or library,
+        )
+        msg += "that has it"
         super().__init__(msg)
         self.library = library
+        self.interpreter = python
+
+    def to_result(self) -> dict[str, Any]:
+        result = super().to_result()
+        result["interpreter"] = self.interpreter
+        return result
 
 
 class ConnectionFailed(VirtopsError):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import InvalidInput, TaskTimeout
+from .waiter import Waiter
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -24,24 +26,53 @@ WAIT_FOR_IP_SPEC: dict[str, Any] = {
 }
 
 
+def why_not_usable(text: str, family: str = "any", cidr: str | None = None) -> str | None:
+    """None for an address worth reporting or waiting for, else why it is filtered out: not an
+    address, link-local, loopback, unspecified, the other family, or outside ``cidr``."""
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return "not an IP address"
+    for flag in ("link_local", "loopback", "unspecified"):
+        if getattr(addr, "is_" + flag):
+            return flag.replace("_", "-")
+    if (family == "ipv4" and addr.version != 4) or (family == "ipv6" and addr.version != 6):
+        return "IPv%d, waiting for %s" % (addr.version, FAMILY_LABEL[family])
+    network = ipaddress.ip_network(cidr, strict=False) if cidr else None
+    if network is not None and (addr.version != network.version or addr not in network):
+        return "outside %s" % cidr
+    return None
+
+
 def usable_ips(ips: list[str], family: str = "any", cidr: str | None = None) -> list[str]:
     """Addresses worth reporting or waiting for: no link-local, loopback or unspecified ones;
     optionally only one family (``ipv4``/``ipv6``) and only inside ``cidr``."""
-    network = ipaddress.ip_network(cidr, strict=False) if cidr else None
-    out = []
-    for text in ips:
-        try:
-            addr = ipaddress.ip_address(text)
-        except ValueError:
-            continue
-        if addr.is_link_local or addr.is_loopback or addr.is_unspecified:
-            continue
-        if (family == "ipv4" and addr.version != 4) or (family == "ipv6" and addr.version != 6):
-            continue
-        if network is not None and (addr.version != network.version or addr not in network):
-            continue
-        out.append(text)
-    return out
+    return [text for text in ips if why_not_usable(text, family, cidr) is None]
+
+
+FAMILY_LABEL = {"any": "IP", "ipv4": "IPv4", "ipv6": "IPv6"}
+
+
+def wait_for_usable_ip(read_ips: Callable[[], list[str]], family: str, cidr: str | None, waiter: Waiter) -> list[str]:
+    """Poll ``read_ips`` until a usable address shows up. On timeout the message lists what the
+    guest did report and why each address was filtered out (family, CIDR, link-local ...)."""
+    seen: list[str] = []
+
+    def probe() -> list[str] | None:
+        seen[:] = list(dict.fromkeys(str(ip) for ip in read_ips()))
+        return usable_ips(seen, family, cidr) or None
+
+    what = "the guest to report an %s address%s" % (FAMILY_LABEL[family], " in %s" % cidr if cidr else "")
+    try:
+        found: list[str] = waiter.until(probe, what)
+    except TaskTimeout as exc:
+        if seen:
+            why = ", ".join("%s (%s)" % (ip, why_not_usable(ip, family, cidr)) for ip in seen)
+            detail = "the guest reported %s" % why
+        else:
+            detail = "the guest reported no address (are its guest tools or agent running?)"
+        raise TaskTimeout("%s; %s" % (exc.msg, detail), step=exc.step) from None
+    return found
 
 
 def normalize_mac(value: str, param: str, example: str = "52:54:00:12:34:56") -> str:

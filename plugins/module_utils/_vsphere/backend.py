@@ -18,7 +18,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     TaskFailed,
     TaskTimeout,
 )
-from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import wait_for_usable_ip
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
 from .client import VSphereClient, vim
@@ -197,17 +197,8 @@ class VSphereBackend:
         return ips
 
     def wait_for_ip(self, vm: Any, family: str, cidr: str | None, timeout: float, interval: float = 1.0) -> list[str]:
-        def probe() -> list[str] | None:
-            return usable_ips(self.guest_ips(vm), family, cidr) or None
-
-        what = "the guest to report an %s address%s" % (
-            {"any": "IP", "ipv4": "IPv4", "ipv6": "IPv6"}[family],
-            " in %s" % cidr if cidr else "",
-        )
-        found: list[str] = Waiter(
-            timeout, interval=interval, max_interval=5.0, clock=self.client.clock, sleep=self.client.sleep
-        ).until(probe, what)
-        return found
+        waiter = Waiter(timeout, interval=interval, max_interval=5.0, clock=self.client.clock, sleep=self.client.sleep)
+        return wait_for_usable_ip(lambda: self.guest_ips(vm), family, cidr, waiter)
 
     def console(self, vm: Any) -> tuple[dict[str, Any] | None, str | None]:
         """A console ticket: ``AcquireTicket('webmks')``, else ``AcquireMksTicket``.

@@ -20,7 +20,8 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     BackendError,
     TaskTimeout,
 )
-from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import wait_for_usable_ip
+from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
 
 from .devices import Devices, own_disk_vdis
 from .facts import CONFIG_DRIVE_KEY, power_state
@@ -403,15 +404,5 @@ class XenAPIBackend(VMConfigMixin):
             raise
 
     def wait_for_ip(self, vm: str, family: str, cidr: str | None, timeout: float, interval: float = 1.0) -> list[str]:
-        from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
-
-        def probe() -> list[str] | None:
-            found = usable_ips(list(self.guest_networks(vm).values()), family, cidr)
-            return found or None
-
-        what = "the guest to report an %s address%s" % (
-            {"any": "IP", "ipv4": "IPv4", "ipv6": "IPv6"}[family],
-            " in %s" % cidr if cidr else "",
-        )
-        result: list[str] = Waiter(timeout, interval=interval, clock=self.clock, sleep=self.sleep).until(probe, what)
-        return result
+        waiter = Waiter(timeout, interval=interval, clock=self.clock, sleep=self.sleep)
+        return wait_for_usable_ip(lambda: list(self.guest_networks(vm).values()), family, cidr, waiter)

@@ -51,3 +51,40 @@ def test_wait_for_ip_validation(value, param):
     assert err.value.param == param
     assert parse_wait_for_ip(None) is None
     assert parse_wait_for_ip({"family": "any", "cidr": "2001:db8::/32", "timeout": 3})["cidr"] == "2001:db8::/32"
+
+
+def _waiter(timeout: float):
+    from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
+
+    now = [0.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    return Waiter(timeout, interval=1.0, clock=lambda: now[0], sleep=sleep)
+
+
+def test_wait_for_ip_timeout_says_why_each_reported_address_was_filtered():
+    import pytest
+
+    from ansible_collections.virtops.compute.plugins.module_utils._common.errors import TaskTimeout
+    from ansible_collections.virtops.compute.plugins.module_utils._common.net import wait_for_usable_ip
+
+    reads = []
+
+    def read():
+        reads.append(1)
+        return ["127.0.0.1", "0.0.0.0", "garbage", "169.254.3.4", "10.1.2.3", "10.1.2.3"]
+
+    with pytest.raises(TaskTimeout) as err:
+        wait_for_usable_ip(read, "ipv4", "192.0.2.0/24", _waiter(3))
+    assert str(err.value) == (
+        "timed out after 3s waiting for the guest to report an IPv4 address in 192.0.2.0/24; the guest reported "
+        "127.0.0.1 (loopback), 0.0.0.0 (unspecified), garbage (not an IP address), 169.254.3.4 (link-local), "
+        "10.1.2.3 (outside 192.0.2.0/24)"
+    )
+    assert len(reads) >= 3
+    with pytest.raises(TaskTimeout) as err:
+        wait_for_usable_ip(lambda: [], "any", None, _waiter(2))
+    assert str(err.value).endswith("; the guest reported no address (are its guest tools or agent running?)")
+    assert wait_for_usable_ip(lambda: ["fe80::1", "2001:db8::5"], "ipv6", None, _waiter(2)) == ["2001:db8::5"]
