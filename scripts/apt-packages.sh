@@ -25,6 +25,16 @@ PACKAGES=(
     dpkg-dev                          # dpkg-source, to unpack the Debian source package
     patch                             # applies tests/simulators/vcsim/patches/*.patch
     xz-utils                          # the .orig/.debian tarballs are .tar.xz
+    # --- Xen-in-QEMU lab (tests/xl): scripts/xenlab/build, scripts/xenlab/boot --
+    qemu-system-x86                   # boots Xen + dom0 under TCG
+    qemu-utils                        # qemu-img: the per-host scratch disk
+    debootstrap                       # the dom0 root filesystem
+    cpio                              # packs the dom0 initramfs and the domU initrd
+    zstd                              # compresses the dom0 initramfs
+    busybox-static                    # the tiny PV domU's userspace
+    kmod                              # depmod: the dom0 kernel module tree
+    e2fsprogs                         # mkfs.ext4 for the scratch disk
+    openssh-client                    # ssh to dom0 (tests, record-xl-output)
 )
 
 _apt_sudo() {
