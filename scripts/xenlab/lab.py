@@ -284,10 +284,7 @@ def cmd_boot(a: argparse.Namespace) -> int:
         "boot_seconds": round(time.time() - t0, 1),
         "hosts": [{k: h[k] for k in ("name", "port", "link_ip")} | {"address": "127.0.0.1"} for h in hosts],
     }
-    ssh_args = (
-        "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
-        f"-o ControlMaster=auto -o ControlPersist=600 -o ControlPath={run}/cm-%C"
-    )
+    ssh_args = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ServerAliveInterval=30"
     lines = (
         ["[xen_hosts]"]
         + [
