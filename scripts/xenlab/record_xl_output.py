@@ -30,8 +30,8 @@ type = "pv"
 kernel = "{PAYLOAD}/vmlinux"
 ramdisk = "{PAYLOAD}/domu-initrd.gz"
 cmdline = "console=hvc0 quiet"
-memory = 64
-maxmem = 96
+memory = 128
+maxmem = 192
 vcpus = 2
 disk = [ "format=raw, vdev=xvda, access=rw, target=/var/lib/xen/full1.img" ]
 vif = [ "mac=00:16:3e:5a:00:01,bridge=xenbr0" ]
@@ -79,7 +79,12 @@ STEPS: list[tuple[str, str, list[str], int | None]] = [
     ("rec", "err_create_missing_kernel", ["xl", "create", "/tmp/missing-kernel.cfg"], 1),
     ("rec", "shutdown_wait", ["xl", "shutdown", "-w", "tiny1"], 0),
     ("rec", "list_after_shutdown", ["xl", "list"], 0),
-    # A domain with a file-backed disk and a vif on xenbr0: disks and nics in `xl list -l`.
+]
+# A domain with a file-backed disk and a vif on xenbr0: disks and nics in `xl list -l`.
+FULL_STEPS: list[tuple[str, str, list[str], int | None]] = [
+    ("sh", "xl destroy full1 2>/dev/null; true", [], None),
+    ("file", "/var/lib/xen/full1-small.cfg", [FULL_CFG.replace("memory = 128", "memory = 64")], None),
+    ("rec", "err_create_memory_below_kernel", ["xl", "create", "-p", "/var/lib/xen/full1-small.cfg"], 1),
     ("file", "/var/lib/xen/full1.cfg", [FULL_CFG], None),
     ("sh", "truncate -s 16M /var/lib/xen/full1.img", [], None),
     ("rec", "create_full_paused", ["xl", "create", "-p", "/var/lib/xen/full1.cfg"], 0),
@@ -88,7 +93,7 @@ STEPS: list[tuple[str, str, list[str], int | None]] = [
     ("rec", "block_list_full1", ["xl", "block-list", "full1"], 0),
     ("rec", "network_list_full1", ["xl", "network-list", "full1"], 0),
     ("rec", "destroy_full1", ["xl", "destroy", "full1"], 0),
-    ("sh", "rm -f /var/lib/xen/full1.img /var/lib/xen/full1.cfg /tmp/bad-syntax.cfg /tmp/missing-kernel.cfg", [], None),
+    ("sh", "rm -f /var/lib/xen/full1.img /var/lib/xen/full1*.cfg /tmp/bad-syntax.cfg /tmp/missing-kernel.cfg", [], None),
     ("rec", "list_end", ["xl", "list"], 0),
 ]
 
@@ -128,7 +133,9 @@ def main() -> int:
     ap.add_argument("--run-dir", default=str(DEFAULT_RUN))
     ap.add_argument("--host", default="h1")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
+    ap.add_argument("--only", choices=("all", "base", "full"), default="all", help="a part of the session")
     a = ap.parse_args()
+    steps = {"all": STEPS + FULL_STEPS, "base": STEPS, "full": FULL_STEPS}[a.only]
     facts = json.loads((Path(a.run_dir) / "hosts.json").read_text())
     h = next(h for h in facts["hosts"] if h["name"] == a.host)
     ssh = [
@@ -138,7 +145,7 @@ def main() -> int:
     ]  # fmt: skip
     code = base64.b64encode(REMOTE.encode()).decode()
     program = "exec python3 -c 'import base64, sys; exec(base64.b64decode(sys.argv[1]))' " + code
-    p = subprocess.run([*ssh, program], input=json.dumps(STEPS) + "\n", capture_output=True, text=True, timeout=3600)
+    p = subprocess.run([*ssh, program], input=json.dumps(steps) + "\n", capture_output=True, text=True, timeout=3600)
     if p.returncode != 0:
         sys.exit(f"the recording session failed on {a.host} (exit {p.returncode}): {p.stderr}")
     recordings = json.loads(p.stdout)
@@ -152,7 +159,7 @@ def main() -> int:
         sys.exit(f"recording stopped: {error}")
     (out / "INDEX.txt").write_text(
         "Recorded by scripts/xenlab/record-xl-output from a lab host (Xen in QEMU); refresh by re-running it.\n"
-        + "".join(f"{n}.json\n" for n in recordings)
+        + "".join(f"{p.name}\n" for p in sorted(out.glob("*.json")))
     )
     return 0
 
