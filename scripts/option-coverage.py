@@ -193,7 +193,7 @@ def exercised_paths(scan: FileScan, module: str, options: dict[str, Any]) -> set
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--list", action="store_true", help="print every documented path and the files exercising it")
     opts = parser.parse_args()
     modules = sorted(f[:-3] for f in os.listdir(MODULES) if f.endswith(".py") and not f.startswith("_"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
@@ -169,12 +168,11 @@ def test_snapshot_by_moid_with_timeout(vcsim: Any, si: Any) -> None:
     extra_args=["-method-delay", "PowerOffVM_Task:20000,CreateSnapshot_Task:20000,ReconfigVM_Task:20000"]
 )
 def test_api_timeout_bounds_a_mutating_call_on_every_vsphere_module(vcsim: Any, si: Any) -> None:
-    """vcsim answers these calls after 20 s; with api_timeout=2 each module gives up on the call after 2 s and
-    fails naming it (a mutating call is never re-sent). A read that answers in time passes with the same
-    api_timeout; its duration is the baseline of a playbook run on this (shared, loaded) machine."""
-    started = time.monotonic()
+    """vcsim answers these calls after 20 s, so with the default api_timeout (60 s) each task would succeed;
+    with api_timeout=2 each module gives up on the call and fails naming it (a mutating call is never
+    re-sent). A read that answers in time passes with the same api_timeout. (No wall-clock bound: the
+    machine is shared; the failure itself is api_timeout's doing.)"""
     run = play(vcsim, task("vmware_vm_info", name="DC0_H0_VM0", api_timeout=2))
-    baseline = time.monotonic() - started
     assert run.rc == 0 and run.result()["vm"]["name"] == "DC0_H0_VM0"
     cases = [
         ("vmware_vm", {"name": "DC0_H0_VM0", "annotation": "late", "api_timeout": 2}, "reconfigure"),
@@ -182,10 +180,7 @@ def test_api_timeout_bounds_a_mutating_call_on_every_vsphere_module(vcsim: Any, 
         ("vmware_snapshot", {"vm_name": "DC0_H0_VM0", "name": "late", "api_timeout": 2}, "snapshot"),
     ]
     for module, args, word in cases:
-        started = time.monotonic()
         run = play(vcsim, task(module, **args))
-        elapsed = time.monotonic() - started
         assert run.rc != 0, (module, run.result())
         msg = run.result()["msg"]
         assert word in msg and ("within 2s (api_timeout)" in msg or "timed out" in msg), (module, msg)
-        assert elapsed < baseline + 12, (module, elapsed, baseline)

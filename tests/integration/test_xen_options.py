@@ -3,7 +3,6 @@ XenAPI simulator; the simulator's state (control API, XenAPI reads) is the oracl
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from typing import Any
 
@@ -171,16 +170,14 @@ def test_port_and_api_timeout_on_every_xen_module(xapi: Any) -> None:
 
 def test_api_timeout_bounds_one_call(xapi: Any, playbook: Any) -> None:
     """A call that does not answer within api_timeout is abandoned after api_timeout (a read is tried again a
-    few times, each attempt bounded): the task fails long before the 40 s the server would take."""
+    few times, each attempt bounded). The server answers after 40 s: with the default api_timeout (60 s) the
+    task would succeed, so the failure is api_timeout's doing (no wall-clock bound: the machine is shared)."""
     xapi.control.fault("VM.get_all_records_where", mode="delay", seconds=40)
-    started = time.monotonic()
     run = playbook([{"virtops.compute.xen_vm_info": {"name": "db-01", "api_timeout": 2}}])
-    elapsed = time.monotonic() - started
     xapi.control.clear_faults()
     assert run.rc != 0
     assert "did not answer within 2s (api_timeout)" in run.result()["msg"], run.result()["msg"]
     assert xapi.control.calls()["VM.get_all_records_where"] >= 1
-    assert elapsed < 40, elapsed
 
 
 def test_info_include_snapshots(xapi: Any, playbook: Any) -> None:
