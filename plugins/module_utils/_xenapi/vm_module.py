@@ -57,13 +57,14 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
         with backend.creation_lock(spec.name, spec.timeout):
             planner = VMPlanner(backend, spec, backend.snapshot(), planner.config_drive)
             cs, ref = planner.plan()
-            if ref is None:
-                with UndoStack() as undo:
+            with UndoStack() as undo:
+                if ref is None:
                     ref = planner.apply_create(undo)
-            else:
-                cs.apply()
+                else:
+                    cs.apply(undo)
     else:
-        cs.apply()
+        with UndoStack() as undo:  # an update: each step registers its inverse, the power state is restored
+            cs.apply(undo)
     snap = backend.reread(spec.read_scope, ref, iso=iso)
     rec = snap.get("VM", ref)
     vm = vm_facts(snap, ref, rec) if rec else {}

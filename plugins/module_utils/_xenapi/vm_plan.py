@@ -28,6 +28,7 @@ from .backend import BLANK_VM_RECORD
 from .facts import BOOTABLE_BLOCK_REASON, vm_facts, with_power_state
 from .lookup import NULL_REF, PoolSnapshot, Record, match_records, pick_one, resolve
 from .vm_spec import VMSpec
+from .vm_undo import attach_inverses
 
 MiB = 1024 * 1024
 NEW = "(new)"
@@ -157,11 +158,29 @@ class VMPlanner:
         if self.spec.state == "absent":
             return self.plan_absent(found), found[0] if found else None
         if found is None:
+            self.check_create_intent()
             return self.plan_create(), None
         ref, rec = found
         cs = ChangeSet(vm_facts(self.snap, ref, rec))
         self.plan_update(cs, ref, Refs(self.snap, rec))
         return cs, ref
+
+    def check_create_intent(self) -> None:
+        """An identity that matches nothing never creates by accident (issue 10): a uuid cannot be
+        chosen, and a name alone (a typo?) does not make an empty VM without explicit intent."""
+        s = self.spec
+        if s.uuid:
+            raise NotFound(
+                "uuid: no VM with uuid %r; a uuid cannot be chosen, so it never creates a VM%s"
+                % (s.uuid, ": omit uuid to create one named %r" % s.name if s.name else ""),
+                param="uuid",
+            )
+        if not s.template and not s.from_scratch and not s.disks:
+            raise InvalidInput(
+                "template",
+                "no VM named %r exists; to create it give template (a template's name or uuid, or 'none' for an "
+                "empty VM from scratch) or a disks list" % s.name,
+            )
 
     # ------------------------------------------------------------------ absent
     def plan_absent(self, found: tuple[str, Record] | None) -> ChangeSet:
@@ -182,8 +201,6 @@ class VMPlanner:
     # ------------------------------------------------------------------ create
     def plan_create(self) -> ChangeSet:
         s = self.spec
-        if not s.name:
-            raise NotFound("no VM with uuid %r; give name (and template) to create one" % s.uuid)
         cs = ChangeSet(None)
         template = self.res.template
         virtual = self._virtual_facts(template[1] if template else None)
@@ -335,6 +352,12 @@ class VMPlanner:
                 )
             )
             after.setdefault("boot", {})["order"] = s.boot_order
+        if s.uuid and s.name and not creating and s.name != cur.get("name"):
+            # found by uuid, named differently: rename (documented under the uuid option)
+            live.append(
+                ("rename", "rename %r -> %r" % (cur.get("name"), s.name), vmcall("VM.set_name_label", s.name), {})
+            )
+            after["name"] = s.name
         if s.description is not None and s.description != cur.get("description"):
             live.append(("set_description", "set description", vmcall("VM.set_name_description", s.description), {}))
             after["description"] = s.description
@@ -419,6 +442,8 @@ class VMPlanner:
         if steps or cycling:
             with_power_state(after, target)
         cs.set_after(after)
+        if ref is not None and not creating:
+            attach_inverses(cs, b, ref, self.snap, tmo, sdt)
 
     # ------------------------------------------------------------------ devices
     def _plan_devices(
@@ -489,6 +514,7 @@ class VMPlanner:
                         )
                         after_disks[d.userdevice]["bootable"] = d.bootable
                     continue
+                self._check_slot_free(refs, d.userdevice, param + ".userdevice", "the disk", cur)
                 if d.size is None:
                     raise InvalidInput(param + ".size", "disk %d does not exist yet; give its size" % d.userdevice)
                 sr_ref = res.disk_srs.get(d.userdevice) or res.sr or self._default_disk_sr(cur, refs)
@@ -626,6 +652,7 @@ class VMPlanner:
             have_cd = cur.get("cdrom") if (cur.get("cdrom") or {}).get("userdevice") == dev else None
             cd_vbd = refs.cds.get(dev, (None, None))[0]
             if have_cd is None:
+                self._check_slot_free(refs, dev, "cdrom.userdevice", "the CD drive", cur)
                 if live:
                     device_halt.append("add a CD drive at userdevice %d" % dev)
                 content = " with %r" % s.cdrom["iso"] if want_iso else " (empty)"
@@ -634,7 +661,7 @@ class VMPlanner:
                         "add_cdrom",
                         "add CD drive %d%s" % (dev, content),
                         (lambda: b.devices.create_vbd(ref, want_iso, dev, "CD", "RO", False, want_iso is None)),
-                        {},
+                        {"userdevice": dev},
                     )
                 )
             else:
@@ -646,7 +673,7 @@ class VMPlanner:
                     else:
                         run = partial(b.replace_cd_vbd, ref, cd_vbd, want_iso, dev)
                     action = "insert %r in" % s.cdrom["iso"] if want_iso else "eject"
-                    ops.append(("change_cdrom", "%s CD %d" % (action, dev), run, {}))
+                    ops.append(("change_cdrom", "%s CD %d" % (action, dev), run, {"userdevice": dev}))
             after["cdrom"] = {
                 "userdevice": dev,
                 "iso": res.name_of("VDI", want_iso) if want_iso else None,
@@ -666,6 +693,8 @@ class VMPlanner:
                 iso, digest = b"", NEW
             if have_cfg is None or have_cfg.get("sha256") != digest or have_cfg.get("userdevice") != ci.userdevice:
                 old = refs.cds.get(have_cfg["userdevice"]) if have_cfg else None
+                if have_cfg is None or have_cfg.get("userdevice") != ci.userdevice:
+                    self._check_slot_free(refs, ci.userdevice, "cloud_init.userdevice", "the config drive", cur)
                 if have_cfg is None and live:
                     device_halt.append("add the config drive at userdevice %d" % ci.userdevice)
                 sr_ref = res.ci_sr or res.sr or self._default_disk_sr(cur, refs)
@@ -685,6 +714,22 @@ class VMPlanner:
                     "attached": live,
                 }
         return ops
+
+    def _check_slot_free(self, refs: Refs, dev: int, param: str, what: str, cur: dict[str, Any]) -> None:
+        """xapi refuses a second VBD at a taken userdevice (DEVICE_ALREADY_EXISTS) only when the step
+        runs; check mode and the real run refuse it here, before any change."""
+        taken = None
+        if dev in refs.disks:
+            taken = "disk %d" % dev
+        elif dev in refs.cds:
+            cfg = cur.get("config_drive") or {}
+            taken = "its config drive" if cfg.get("userdevice") == dev else "its CD drive"
+        if taken is not None:
+            raise InvalidInput(
+                param,
+                "userdevice %d of VM %r is taken by %s; choose a free device number for %s"
+                % (dev, cur.get("name"), taken, what),
+            )
 
     def _default_disk_sr(self, cur: dict[str, Any], refs: Refs) -> str | None:
         for dev in sorted(refs.disks):

@@ -51,6 +51,7 @@ class VMSpec:
     state: str
     power_state: str | None
     template: str | None = None
+    from_scratch: bool = False  # template: none
     sr: str | None = None
     description: str | None = None
     vcpus: int | None = None
@@ -116,6 +117,8 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
         name=p.get("name"), uuid=p.get("uuid"), state=p.get("state", "present"), power_state=p.get("power_state")
     )
     spec.template = p.get("template")
+    if spec.template is not None and spec.template.strip().lower() == "none":
+        spec.template, spec.from_scratch = None, True
     spec.sr = p.get("sr")
     spec.description = p.get("description")
     spec.vcpus = _positive(p.get("vcpus"), "vcpus", 256)
