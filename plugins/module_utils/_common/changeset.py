@@ -32,6 +32,8 @@ class Operation:
     params: dict[str, Any] = field(default_factory=dict)
     undo: Callable[[], Any] | None = None
     undo_description: str | None = None
+    # parts of a step its inverse cannot reverse (reported as left changed if a later step fails)
+    left_changed: list[str] = field(default_factory=list)
 
     def reversible(self, description: str, undo: Callable[[], Any]) -> Operation:
         self.undo_description, self.undo = description, undo
@@ -122,6 +124,8 @@ class ChangeSet:
                     op.run()
                 if op.undo is not None:
                     undo.push(op.undo_description or "undo " + op.name, op.undo)
+                    for part in op.left_changed:
+                        undo.irreversible(part)
                 else:
                     undo.irreversible(op.description)
                 continue

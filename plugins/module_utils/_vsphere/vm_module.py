@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput, NotFound
+from ansible_collections.virtops.compute.plugins.module_utils._common.errors import NotFound
 from ansible_collections.virtops.compute.plugins.module_utils._common.net import usable_ips
 from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
 
@@ -32,8 +32,20 @@ def read_current(backend: Any, spec: VMSpec) -> tuple[Any | None, dict[str, Any]
                 return vm, props, inv
             except NotFound:
                 pass
-        if spec.state == "present" and spec.moid:
-            raise InvalidInput("moid", "no VM with MoID %r; a new VM is found and created by name" % spec.moid)
+        if spec.state == "present":
+            # an identity that matches nothing never creates: a uuid or MoID cannot be chosen (issue 10)
+            key, value = ("moid", spec.moid) if spec.moid else ("uuid", spec.uuid)
+            raise NotFound(
+                "%s: no VM with %s %r; a %s cannot be chosen, so it never creates a VM%s"
+                % (
+                    key,
+                    "MoID" if key == "moid" else "uuid",
+                    value,
+                    "MoID" if key == "moid" else "uuid",
+                    ": omit %s to create one named %r" % (key, spec.name) if spec.name else "",
+                ),
+                param=key,
+            )
         return None, None, backend.inventory(full=True)
     inv = backend.inventory(full=True)
     vm = find_vm(backend.client, name=spec.name, folder=spec.folder, datacenter=spec.datacenter, inventory=inv)
@@ -79,7 +91,8 @@ def run_vmware_vm(module: Any) -> dict[str, Any]:
             with undo.step("configure"):
                 VMPlanner(b, spec, inv, vm, b.read_vm(vm)).plan().apply()
     else:
-        cs.apply()
+        with UndoStack() as undo:  # an update: the reconfigure is reverted, the power state restored
+            cs.apply(undo)
     facts = vm_facts(b.read_vm(vm), inv, vm._moId)
     if spec.wait_for_ip and facts["power_state"] == "running":
         facts = _wait_and_refresh(b, spec, vm, inv, facts)

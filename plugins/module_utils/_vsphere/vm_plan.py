@@ -23,6 +23,7 @@ from .client import vim
 from .facts import SCSI_TYPES, cls_name, controllers, devices, vm_facts
 from .lookup import Entity, Inventory
 from .vm_spec import DS_PATH_RE, VMSpec
+from .vm_undo import attach_inverses
 
 NEW = "(new)"
 NIC_CLASSES = {"vmxnet3": "VirtualVmxnet3", "e1000e": "VirtualE1000e", "e1000": "VirtualE1000"}
@@ -148,6 +149,11 @@ def plan_config(spec: VMSpec, res: Resolved, props: dict[str, Any], cur: dict[st
         rc.spec.memoryHotAddEnabled = spec.memory_hot_add
         rc.add("set_memory_hot_add", "memory hot add -> %s" % spec.memory_hot_add, live)
         ahw["memory_hot_add"] = spec.memory_hot_add
+    if (spec.uuid or spec.moid) and spec.name and spec.name != cur["name"]:
+        # found by uuid/MoID, named differently: rename (documented under the uuid option)
+        rc.spec.name = spec.name
+        rc.add("rename", "rename %r -> %r" % (cur["name"], spec.name), False)
+        after["name"] = spec.name
     if spec.annotation is not None and spec.annotation != cur["annotation"]:
         rc.spec.annotation = spec.annotation
         rc.add("set_annotation", "annotation", False)
@@ -443,6 +449,25 @@ def _plan_cdrom(spec: VMSpec, props: dict[str, Any], cur: dict[str, Any], after:
     after["cdroms"] = [new, *cur["cdroms"][1:]]
 
 
+def _clone_paths(predicted: dict[str, Any], source: dict[str, Any], name: str, datastore: str | None) -> None:
+    """The new VM's own files, as vSphere names a clone's: ``[ds] name/name.vmx``, disks ``name.vmdk``,
+    ``name_1.vmdk``... in device order, on the target datastore (or where the source's file was)."""
+    vmx_ds = datastore or _ds_of_path(predicted.get("vmx_path"))
+    predicted["vmx_path"] = "[%s] %s/%s.vmx" % (vmx_ds, name, name) if vmx_ds else None
+    order = sorted(d.key for d in devices(source) if cls_name(d) == "VirtualDisk")
+    for disk in predicted["disks"]:
+        if disk["key"] not in order:
+            continue
+        index = order.index(disk["key"])
+        ds = datastore or disk["datastore"]
+        disk["file"] = "[%s] %s/%s%s.vmdk" % (ds, name, name, "_%d" % index if index else "")
+        disk["datastore"] = ds
+    stores = {d["datastore"] for d in predicted["disks"] if d["datastore"]}
+    if vmx_ds:
+        stores.add(vmx_ds)
+    predicted["datastores"] = sorted(stores)
+
+
 # ------------------------------------------------------------------------------ the plan
 class VMPlanner:
     """Plans one VM's desired state; the ChangeSet's operations are closures over the backend."""
@@ -529,6 +554,8 @@ class VMPlanner:
                 "power: %s" % step.replace("_", " "),
                 (lambda st=step: b.run_step(self.vm, st, s.timeout, s.shutdown_timeout)),
             )
+        if self.vm is not None:
+            attach_inverses(cs, b, self.vm, props, cur, rc, s.timeout, s.shutdown_timeout)
         after["power_state"] = target
         if target != "running" and target != power:
             for nic in after["networks"]:
@@ -541,6 +568,12 @@ class VMPlanner:
         s, res = self.spec, self.res
         if not s.name:
             raise InvalidInput("name", "a new VM needs a name (no VM has uuid/moid %r)" % (s.uuid or s.moid))
+        if res.template is None and not s.from_scratch and not s.disks:
+            raise InvalidInput(
+                "template",
+                "no VM named %r exists; to create it give template (a VM or template to clone, or 'none' for an "
+                "empty VM from scratch) or a disks list" % s.name,
+            )
         if res.template is not None:
             src = res.template
             cs.add(
@@ -573,6 +606,8 @@ class VMPlanner:
         predicted.update(uuid=NEW, instance_uuid=NEW, moid=NEW)
         if res.template is None:
             predicted["vmx_path"] = "[%s] %s/%s.vmx" % (res.datastore.name, s.name, s.name)
+        else:
+            _clone_paths(predicted, base, s.name, res.datastore.name if res.datastore else None)
         sub = ChangeSet(predicted)
         self._plan_update(sub, base, predicted)
         cs.operations.extend(op for op in sub.operations if op.name != "reconfigure")

@@ -51,6 +51,7 @@ class VMSpec:
     state: str = "present"
     power_state: str | None = None
     template: str | None = None
+    from_scratch: bool = False  # template: none
     cluster: str | None = None
     host: str | None = None
     resource_pool: str | None = None
@@ -141,6 +142,8 @@ def parse_spec(p: dict[str, Any]) -> VMSpec:
         raise InvalidInput("power_state", "state=absent removes the VM; power_state=%s cannot apply" % s.power_state)
     for key in ("template", "cluster", "host", "resource_pool", "datastore", "guest_id", "annotation"):
         setattr(s, key, p.get(key))
+    if s.template is not None and s.template.strip().lower() == "none":
+        s.template, s.from_scratch = None, True
     s.remove_unmanaged_disks = bool(p.get("remove_unmanaged_disks"))
     s.remove_unmanaged_networks = bool(p.get("remove_unmanaged_networks"))
     s.allow_power_cycling = bool(p.get("allow_power_cycling"))
