@@ -2,6 +2,8 @@
 
 Tests that fill a cell of the matrix call ``fault_cell(module, fault)`` (a fixture); the cell counts as
 passed only when that test's call phase passed. A cell with no test is printed as ``-`` and never counted.
+The ``fail mid-update`` column (test_rel_update_faults.py) injects a fault at each step of a multi-step update,
+including the restore of the power state after a power cycle; a cell passes only if every step's case passed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ FAULTS = [
     "SESSION_INVALID",
     "fail mid-create",
     "slower than timeout",
+    "fail mid-update",
 ]
 _CELLS: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
 

@@ -35,6 +35,7 @@ from .backend import POWER_STATES
 from .client import vim
 from .facts import SCSI_TYPES, cls_name, datastore_of_file, devices, extra_config, power_state, vm_facts
 from .lookup import UUID_RE, Inventory, find_vm
+from .vm_undo import restore_power
 
 RESCUE_OF_KEY = "virtops.rescue_of"  # on the rescue VM: the rescued VM's instance UUID
 RESCUED_BY_KEY = "virtops.rescued_by"  # on the rescued VM: the rescue VM's instance UUID
@@ -528,11 +529,18 @@ def run_vmware_vm_power(module: Any) -> dict[str, Any]:
             result["rescue_vm"] = planner.rescue_predicted or {}
         return result
 
-    if state == "rescued" and planner.rescue is None:
-        with UndoStack() as undo:
+    with UndoStack() as undo:
+        if state == "rescued" and planner.rescue is None:
             planner.apply_rescue(undo)
-    else:
-        cs.apply()
+        else:
+            if state in POWER_STATES:  # a transition of two steps is undone back to where it started
+                original = planner.current
+                for op in cs.operations:
+                    op.reversible(
+                        "restore power state %s" % original,
+                        _bind(restore_power, backend, vm, original, planner.task_timeout, planner.shutdown_timeout),
+                    )
+            cs.apply(undo)
     props = backend.read_vm(vm)
     result = dict(cs.result("vm", vm_facts(props, planner.inv, vm._moId)))
     rescue_props = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.changeset import ChangeSet
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import InvalidInput, NotFound
+from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
 
 from .power_module import find_target
 from .snapshots import NEW, Snapshot, SnapshotTree, describe
@@ -88,7 +89,7 @@ class SnapshotPlanner:
                 ),
                 self._create,
                 params={"name": p["name"], "memory": p["memory"], "quiesce": p["quiesce"]},
-            )
+            ).reversible("remove the new snapshot %r" % p["name"], self._remove_created)
         if p.get("retain"):
             for victim in tree.retain_victims(p["retain"], keep=found):
                 tree = tree.after_remove(victim.id)
@@ -107,6 +108,16 @@ class SnapshotPlanner:
             what="create snapshot %r" % p["name"],
         )
         self.created_moid = getattr(snap, "_moId", None)
+
+    def _remove_created(self) -> None:
+        if self.created_moid:
+            self.client.run_task(
+                self.client.ref("vm.Snapshot", self.created_moid).RemoveSnapshot_Task,
+                removeChildren=False,
+                consolidate=True,
+                timeout=self.timeout,
+                what="remove the new snapshot (rollback)",
+            )
 
     def _remove_op(self, cs: ChangeSet, node: Snapshot, children: bool, why: str = "") -> None:
         gone = self.tree.subtree(node.id) if children else [node]
@@ -196,7 +207,8 @@ def run_vmware_snapshot(module: Any) -> dict[str, Any]:
         result["removed"] = planner.removed
         return result
 
-    cs.apply()
+    with UndoStack() as undo:  # a new snapshot is removed again if a later step (retain) fails
+        cs.apply(undo)
     props, after = read_tree(client, vm)
     target = planner.target
     if target is not None and target.id == NEW:

@@ -30,6 +30,7 @@ from .devices import own_disk_vdis
 from .facts import RESCUE_OF_KEY, power_state, vm_facts, with_power_state
 from .lookup import NULL_REF, PoolSnapshot, Record, resolve, vm_kind_ok
 from .vm_plan import NEW, template_provision_disks
+from .vm_undo import restore_power
 
 RESCUE_BLOCK_REASON = "virtops.compute: rescued"
 RESCUE_SUFFIX = "-rescue"
@@ -382,11 +383,18 @@ def run_xen_vm_power(module: Any) -> dict[str, Any]:
         return result
 
     rescue_ref = None
-    if state == "rescued":
-        with UndoStack() as undo:
+    with UndoStack() as undo:
+        if state == "rescued":
             rescue_ref = planner.apply_rescue(undo)
-    else:
-        cs.apply()
+        else:
+            if state in POWER_STATES:  # a transition of two steps is undone back to where it started
+                original = planner.current
+                for op in cs.operations:
+                    op.reversible(
+                        "restore power state %s" % original,
+                        _bind(restore_power, backend, ref, original, p["timeout"], p["shutdown_timeout"]),
+                    )
+            cs.apply(undo)
     snap = backend.snapshot()
     rec = snap.get("VM", ref) or rec
     result = dict(cs.result("vm", vm_facts(snap, ref, rec)))
