@@ -20,7 +20,12 @@ description:
     O(allow_power_cycling=true) or O(power_state=halted).
   - Disks are addressed by SCSI controller bus and unit number, NICs by device index (device-key order), never by
     list position in the parameters.
-  - A failed create or clone leaves no VM behind (the new VM is destroyed).
+  - A failed create or clone leaves no VM behind (the new VM is destroyed). A failed update reverts the
+    reconfiguration (a second C(ReconfigVM_Task) with the previous values, removing added disks and NICs) and
+    restores the power state; the result reports C(changed), RV(applied), RV(rolled_back) and RV(not_undone)
+    (changes with no inverse, such as a grown or removed disk).
+  - Check mode predicts a clone's own files (C(vmx_path) and disk files named after the new VM, as vSphere names
+    them), not the source's.
 extends_documentation_fragment:
   - virtops.compute.wait_for_ip
   - virtops.compute.vsphere
@@ -37,7 +42,10 @@ options:
         O(uuid) or O(moid) then.
     type: str
   uuid:
-    description: The VM's instance UUID or BIOS UUID (C(SearchIndex.FindByUuid)); takes precedence over O(name).
+    description:
+      - The VM's instance UUID or BIOS UUID (C(SearchIndex.FindByUuid)); takes precedence over O(name).
+      - A uuid (or O(moid)) that matches no VM is an error, in check mode too; it never creates a VM.
+      - With O(name) as well, a VM found by uuid or MoID whose name differs is renamed to O(name).
     type: str
   moid:
     description: The VM's managed object id (for example V(vm-42)); takes precedence over O(uuid) and O(name).
@@ -64,7 +72,10 @@ options:
     type: str
     choices: [ running, halted, suspended ]
   template:
-    description: Name, MoID or inventory path of the VM or template to clone a new VM from. Without it the VM is created empty.
+    description:
+      - Name, MoID or inventory path of the VM or template to clone a new VM from.
+      - V(none) creates an empty VM. A new VM needs O(template) or a O(disks) list, so a mistyped O(name) fails
+        with an error naming O(template) instead of creating an empty VM.
     type: str
   cluster:
     description: Cluster whose root resource pool receives a new VM.
@@ -193,6 +204,8 @@ options:
     description:
       - Let the module power the VM off (guest shutdown, hard after O(shutdown_timeout)), apply changes that need it
         off and restore its power state. Without it such changes fail before anything changes.
+      - When a later step fails, the reconfiguration is reverted and the power state restored; when the restore
+        itself fails the error is RV(error_code=POWER_RESTORE_FAILED) with the VM's current RV(power_state).
     type: bool
     default: false
   shutdown_timeout:
@@ -273,6 +286,48 @@ notes:
   returned: when there are any
   type: list
   elements: str
+error_code:
+  description: On failure, a stable machine-readable error name (the API's own code where it gave one).
+  returned: failure
+  type: str
+  sample: POWER_RESTORE_FAILED
+failed_step:
+  description: On failure, the step that failed (an operation name of RV(changes)).
+  returned: failure, when a step was running
+  type: str
+  sample: set_memory
+applied:
+  description:
+    - On failure, the steps applied before the failure, in order. A failed run reports C(changed=true) when this
+      list is not empty, even when every step was rolled back; the message says what was applied and undone.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["shutdown", "set_vcpus"]
+rolled_back:
+  description: On failure, the inverses run to undo the applied steps, newest first.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["restore vcpus 2", "restore power state running"]
+not_undone:
+  description: On failure, applied changes that have no inverse and stay in place (for example a grown disk).
+  returned: failure, when there are any
+  type: list
+  elements: str
+  sample: ["grow disk 0 10GiB -> 12GiB (online)"]
+power_state:
+  description:
+    - With RV(error_code=POWER_RESTORE_FAILED), the power state the VM is in now (the restore after a power cycle
+      or a rolled-back transition failed); RV(expected_power_state) is the one it had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: halted
+expected_power_state:
+  description: With RV(error_code=POWER_RESTORE_FAILED), the power state the VM had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: running
 """
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.net import WAIT_FOR_IP_SPEC

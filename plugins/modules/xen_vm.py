@@ -17,7 +17,11 @@ description:
   - Changes that xapi only allows on a halted VM (vCPUs, memory, firmware, cores per socket, template flag, new CD
     drives on a running VM) fail with a list of those changes unless O(allow_power_cycling=true) or
     O(power_state=halted).
-  - Disks and NICs are addressed by their device number, never by list position.
+  - Disks and NICs are addressed by their device number, never by list position. A new disk, CD drive or config
+    drive at a device number another device holds is refused before any change, in check mode too.
+  - A step that fails part-way through an update undoes the steps applied before it (newest first) and restores
+    the power state; the result reports C(changed), RV(applied), RV(rolled_back) and RV(not_undone) (changes with
+    no inverse, such as a grown or removed disk).
 extends_documentation_fragment:
   - virtops.compute.wait_for_ip
   - virtops.compute.xenapi
@@ -36,6 +40,8 @@ options:
   uuid:
     description:
       - The VM's uuid; takes precedence over O(name) for finding the VM.
+      - A uuid that matches no VM is an error, in check mode too; it never creates a VM (a uuid cannot be chosen).
+      - With O(name) as well, a VM found by uuid whose name differs is renamed to O(name) (shown in the diff).
     type: str
   state:
     description:
@@ -51,7 +57,9 @@ options:
     choices: [ running, halted, paused, suspended ]
   template:
     description:
-      - Name or uuid of the template to create the VM from. Without it a VM is created from scratch.
+      - Name or uuid of the template to create the VM from.
+      - V(none) creates an empty VM from scratch. A new VM needs O(template) or a O(disks) list, so a mistyped
+        O(name) fails with an error naming O(template) instead of creating an empty VM.
     type: str
   sr:
     description:
@@ -200,6 +208,8 @@ options:
     description:
       - Let the module shut the VM down cleanly (hard after O(shutdown_timeout)), apply changes that need a
         halted VM and restore its power state. Without it such changes fail before anything changes.
+      - The power state is restored on failure too, after the applied changes were undone; when the restore
+        itself fails the error is RV(error_code=POWER_RESTORE_FAILED) with the VM's current RV(power_state).
     type: bool
     default: false
   shutdown_timeout:
@@ -287,6 +297,48 @@ changes:
   type: list
   elements: dict
   sample: [{"operation": "create", "description": "clone template 'Debian Bookworm 12' as 'web01'"}]
+error_code:
+  description: On failure, a stable machine-readable error name (the API's own code where it gave one).
+  returned: failure
+  type: str
+  sample: POWER_RESTORE_FAILED
+failed_step:
+  description: On failure, the step that failed (an operation name of RV(changes)).
+  returned: failure, when a step was running
+  type: str
+  sample: set_memory
+applied:
+  description:
+    - On failure, the steps applied before the failure, in order. A failed run reports C(changed=true) when this
+      list is not empty, even when every step was rolled back; the message says what was applied and undone.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["shutdown", "set_vcpus"]
+rolled_back:
+  description: On failure, the inverses run to undo the applied steps, newest first.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["restore vcpus 2", "restore power state running"]
+not_undone:
+  description: On failure, applied changes that have no inverse and stay in place (for example a grown disk).
+  returned: failure, when there are any
+  type: list
+  elements: str
+  sample: ["grow disk 0 10GiB -> 12GiB (online)"]
+power_state:
+  description:
+    - With RV(error_code=POWER_RESTORE_FAILED), the power state the VM is in now (the restore after a power cycle
+      or a rolled-back transition failed); RV(expected_power_state) is the one it had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: halted
+expected_power_state:
+  description: With RV(error_code=POWER_RESTORE_FAILED), the power state the VM had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: running
 """
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.net import WAIT_FOR_IP_SPEC

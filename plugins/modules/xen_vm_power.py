@@ -136,6 +136,48 @@ reboot_type:
   returned: when state is restarted and the VM was rebooted
   type: str
   sample: soft
+error_code:
+  description: On failure, a stable machine-readable error name (the API's own code where it gave one).
+  returned: failure
+  type: str
+  sample: POWER_RESTORE_FAILED
+failed_step:
+  description: On failure, the step that failed (an operation name of RV(changes)).
+  returned: failure, when a step was running
+  type: str
+  sample: set_memory
+applied:
+  description:
+    - On failure, the steps applied before the failure, in order. A failed run reports C(changed=true) when this
+      list is not empty, even when every step was rolled back; the message says what was applied and undone.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["shutdown", "set_vcpus"]
+rolled_back:
+  description: On failure, the inverses run to undo the applied steps, newest first.
+  returned: failure
+  type: list
+  elements: str
+  sample: ["restore vcpus 2", "restore power state running"]
+not_undone:
+  description: On failure, applied changes that have no inverse and stay in place (for example a grown disk).
+  returned: failure, when there are any
+  type: list
+  elements: str
+  sample: ["grow disk 0 10GiB -> 12GiB (online)"]
+power_state:
+  description:
+    - With RV(error_code=POWER_RESTORE_FAILED), the power state the VM is in now (the restore after a power cycle
+      or a rolled-back transition failed); RV(expected_power_state) is the one it had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: halted
+expected_power_state:
+  description: With RV(error_code=POWER_RESTORE_FAILED), the power state the VM had before the run.
+  returned: failure, when the power state could not be restored
+  type: str
+  sample: running
 """
 
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.base import XenAPIModule
