@@ -82,7 +82,11 @@ class VMConfigMixin:
         current_max = int(self.conn.call("VM.get_VCPUs_max", vm, read_only=True))
         if count > current_max:
             self.conn.call("VM.set_VCPUs_max", vm, str(count))
-            self.conn.call("VM.set_VCPUs_at_startup", vm, str(count))
+            try:
+                self.conn.call("VM.set_VCPUs_at_startup", vm, str(count))
+            except BackendError:  # not half-applied: the undo stack only reverses whole steps
+                self.conn.call("VM.set_VCPUs_max", vm, str(current_max))
+                raise
         else:
             self.conn.call("VM.set_VCPUs_at_startup", vm, str(count))
             self.conn.call("VM.set_VCPUs_max", vm, str(count))
