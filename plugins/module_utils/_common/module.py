@@ -16,6 +16,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from .errors import VirtopsError
+from .resultview import result_view
 
 
 class VirtopsModule:
@@ -68,7 +69,7 @@ class VirtopsModule:
         self._close_quietly()
         if self.warnings:
             result.setdefault("warnings", []).extend(self.warnings)
-        self.module.exit_json(**result)
+        self.module.exit_json(**result_view(result))
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
