@@ -56,3 +56,33 @@ def test_vmware_cloud_init_diff_shows_changed_lines_and_never_echoes_user_data(v
     added = [line[1:].strip() for line in shown.stdout.splitlines() if line.startswith("+") and '"' in line]
     assert '"packages: [nginx, curl]",' in removed and '"packages: [nginx]",' in added, shown.stdout
     assert '"hostname: app-01",' not in removed + added  # unchanged lines are context only
+
+
+def xen_vm(**params):
+    return {"virtops.compute.xen_vm": params}
+
+
+def test_xen_cloud_init_diff_shows_the_changed_lines_of_user_data(xapi, playbook):
+    base = {"name": "ci-01", "template": "Debian Bookworm 12", "power_state": "halted"}
+    created = ok(playbook([xen_vm(**base, cloud_init={"user_data": OLD})], diff=True))
+    assert created["diff"]["before"] == {}
+    assert created["diff"]["after"]["cloud_init"] == {"user_data": OLD.splitlines()}
+    task = xen_vm(**base, cloud_init={"user_data": NEW})
+    xapi.control.reset_calls()
+    check = ok(playbook([task], check=True, diff=True))
+    assert xapi.control.calls().get("export_raw_vdi") == 1  # the current drive is read back once, on a change
+    real = ok(playbook([task], diff=True))
+    assert check["changed"] is real["changed"] is True
+    for res in (check, real):
+        assert res["diff"]["before"]["cloud_init"] == {"user_data": OLD.splitlines()}
+        assert res["diff"]["after"]["cloud_init"] == {"user_data": NEW.splitlines()}
+        assert "cloud_init" not in res["vm"]  # only the diff shows the text
+        for side in res["diff"].values():
+            assert not {"ip", "ipv4", "ipv6", "host"} & set(side)
+    assert check["diff"]["before"] == real["diff"]["before"]
+    assert check["diff"]["after"]["cloud_init"] == real["diff"]["after"]["cloud_init"]
+    # no change: no diff, and the drive is not read
+    xapi.control.reset_calls()
+    again = ok(playbook([task], diff=True))
+    assert again["changed"] is False and xapi.control.calls().get("export_raw_vdi") is None
+    assert again["diff"]["before"] == again["diff"]["after"] and "cloud_init" not in again["diff"]["after"]

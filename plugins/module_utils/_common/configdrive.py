@@ -24,7 +24,7 @@ import hashlib
 import json
 from typing import Any
 
-from .iso9660 import build_iso
+from .iso9660 import build_iso, read_files
 
 FORMATS = ("nocloud", "configdrive")
 NOCLOUD_LABEL = "cidata"
@@ -157,3 +157,21 @@ def build_config_drive(
     files, label = config_drive_files(user_data, meta_data, network_config, fmt, instance_id, hostname)
     image = build_iso(files, label)
     return image, hashlib.sha256(image).hexdigest()
+
+
+def user_data_of(image: bytes) -> str | None:
+    """The user data a config drive image holds (NoCloud or ConfigDrive layout), None if it has none."""
+    files = read_files(image)
+    data = files.get("user-data", files.get("openstack/latest/user_data"))
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def user_data_diff(old: str | None, new: str | None, read_error: str | None = None) -> dict[str, Any]:
+    """Diff notes ``{"before": {...}, "after": {...}}`` showing user data as lines (``cloud_init.user_data``)."""
+    before: dict[str, Any] = {}
+    if read_error is not None:
+        before = {"cloud_init": {"user_data": ["(the current config drive cannot be read: %s)" % read_error]}}
+    elif old is not None:
+        before = {"cloud_init": {"user_data": old.splitlines()}}
+    after = {"cloud_init": {"user_data": (new or "").splitlines()}} if new is not None else {}
+    return {"before": before, "after": after}

@@ -421,3 +421,49 @@ def build_iso(files: dict[str, bytes], volume_id: str) -> bytes:
     if len(image) != total_sectors * SECTOR:
         raise AssertionError("internal error: len(image) == total_sectors * SECTOR")
     return bytes(image)
+
+
+def read_files(image: bytes, limit: int = 64) -> dict[str, bytes]:
+    """The files of a small ISO 9660 image, ``{"path/name": data}`` (the reverse of :func:`build_iso`).
+
+    Joliet names are used when the image has a Joliet descriptor, else the primary names (without
+    ``;1``, lower-cased). Used to show what an existing config drive holds; ``limit`` bounds the
+    number of directories read, so a hostile image cannot make this loop.
+    """
+    root: bytes | None = None
+    joliet = False
+    for sector in range(16, 32):
+        vd = image[sector * SECTOR : (sector + 1) * SECTOR]
+        if len(vd) < SECTOR or vd[1:6] != b"CD001" or vd[0] == 255:
+            break
+        if vd[0] == 2 and vd[88:91] in (b"%/@", b"%/C", b"%/E"):
+            root, joliet = vd[156:190], True
+        elif vd[0] == 1 and root is None:
+            root = vd[156:190]
+    if root is None:
+        raise ValueError("not an ISO 9660 image")
+    files: dict[str, bytes] = {}
+    todo = [("", struct.unpack_from("<I", root, 2)[0], struct.unpack_from("<I", root, 10)[0])]
+    while todo and limit > 0:
+        limit -= 1
+        prefix, extent, size = todo.pop()
+        data = image[extent * SECTOR : extent * SECTOR + size]
+        pos = 0
+        while pos < len(data):
+            length = data[pos]
+            if length == 0:  # records do not cross sectors: skip to the next one
+                pos = (pos // SECTOR + 1) * SECTOR
+                continue
+            rec = data[pos : pos + length]
+            pos += length
+            name_raw = rec[33 : 33 + rec[32]]
+            if name_raw in (b"\x00", b"\x01"):
+                continue
+            name = name_raw.decode("utf-16-be" if joliet else "ascii", "replace").split(";", 1)[0]
+            name = name if joliet else name.rstrip(".").lower()
+            start, length_ = struct.unpack_from("<I", rec, 2)[0], struct.unpack_from("<I", rec, 10)[0]
+            if rec[25] & 2:
+                todo.append((prefix + name + "/", start, length_))
+            else:
+                files[prefix + name] = image[start * SECTOR : start * SECTOR + length_]
+    return files

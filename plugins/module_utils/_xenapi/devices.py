@@ -64,21 +64,22 @@ class Devices:
     def resize_vdi(self, vdi: str, size: int, online: bool) -> None:
         self.conn.call("VDI.resize_online" if online else "VDI.resize", vdi, str(size))
 
-    def import_raw(self, vdi: str, data: bytes, fmt: str = "raw") -> None:
-        """PUT ``data`` into ``vdi`` through xapi's ``/import_raw_vdi`` handler."""
+    def _http(self) -> http.client.HTTPConnection:
         url, context, timeout = self.conn.http_target()
         parts = urlsplit(url)
-        query = urlencode({"session_id": self.conn.session_ref, "vdi": vdi, "format": fmt})
-        conn: http.client.HTTPConnection
         if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
+            return http.client.HTTPSConnection(
                 parts.hostname or "",
                 parts.port or 443,
                 timeout=timeout,
                 context=context or ssl.create_default_context(),
             )
-        else:
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+        return http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+
+    def import_raw(self, vdi: str, data: bytes, fmt: str = "raw") -> None:
+        """PUT ``data`` into ``vdi`` through xapi's ``/import_raw_vdi`` handler."""
+        query = urlencode({"session_id": self.conn.session_ref, "vdi": vdi, "format": fmt})
+        conn = self._http()
         try:
             conn.request(
                 "PUT",
@@ -98,6 +99,24 @@ class Devices:
                 % (response.status, body[:200].decode("utf-8", "replace")),
                 code="VDI_IMPORT_FAILED",
             )
+
+    def export_raw(self, vdi: str, limit: int = 64 * 1024 * 1024) -> bytes:
+        """GET the content of a (small) ``vdi`` through xapi's ``/export_raw_vdi`` handler (a read)."""
+        query = urlencode({"session_id": self.conn.session_ref, "vdi": vdi, "format": "raw"})
+        conn = self._http()
+        try:
+            conn.request("GET", "/export_raw_vdi?" + query)
+            response = conn.getresponse()
+            body = response.read(limit)
+        except OSError as exc:
+            raise ConnectionFailed("download from /export_raw_vdi failed: %s" % exc) from None
+        finally:
+            conn.close()
+        if response.status >= 300:
+            raise BackendError(
+                "download from /export_raw_vdi failed: HTTP %s" % response.status, code="VDI_EXPORT_FAILED"
+            )
+        return body
 
     # VBD ---------------------------------------------------------------
     def create_vbd(

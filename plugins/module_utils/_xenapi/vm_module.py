@@ -42,7 +42,7 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
     cs, ref = planner.plan()
 
     if module.check_mode or not cs.changed:
-        result = cs.result("vm")
+        result = _with_diff_notes(cs.result("vm"), planner)
         if not module.check_mode and ref and spec.wait_for_ip and result["vm"].get("power_state") == "running":
             result["vm"] = _wait_and_refresh(backend, spec, ref, result["vm"])
         return result
@@ -72,6 +72,14 @@ def run_xen_vm(module: Any) -> dict[str, Any]:
         vm = _wait_and_refresh(backend, spec, ref, vm)
     result = cs.result("vm", vm)
     result["diff"]["after"] = vm
+    return _with_diff_notes(result, planner)
+
+
+def _with_diff_notes(result: dict[str, Any], planner: Any) -> dict[str, Any]:
+    """Add what only the diff shows (cloud-init user data as lines) to its sides."""
+    for side, extra in planner.diff_notes.items():
+        if extra:
+            result["diff"][side] = dict(result["diff"][side], **extra)
     return result
 
 

@@ -17,10 +17,12 @@ from functools import partial
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.changeset import ChangeSet
+from ansible_collections.virtops.compute.plugins.module_utils._common.configdrive import user_data_diff, user_data_of
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     InvalidInput,
     NeedsHalt,
     NotFound,
+    VirtopsError,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.units import format_size
 
@@ -148,6 +150,8 @@ class VMPlanner:
         self.snap = snap
         self.res = Resolved(spec, snap)
         self.config_drive = config_drive
+        # cloud-init user data as lines, for --diff only (not part of the VM's facts)
+        self.diff_notes: dict[str, Any] = {"before": {}, "after": {}}
 
     # ------------------------------------------------------------------ entry points
     def find(self) -> tuple[str, Record] | None:
@@ -698,6 +702,7 @@ class VMPlanner:
                 if have_cfg is None and live:
                     device_halt.append("add the config drive at userdevice %d" % ci.userdevice)
                 sr_ref = res.ci_sr or res.sr or self._default_disk_sr(cur, refs)
+                self.diff_notes = self._user_data_diff(old, ci.user_data)
                 ops.append(
                     (
                         "config_drive",
@@ -730,6 +735,15 @@ class VMPlanner:
                 "userdevice %d of VM %r is taken by %s; choose a free device number for %s"
                 % (dev, cur.get("name"), taken, what),
             )
+
+    def _user_data_diff(self, old: tuple[str, str] | None, new: str | None) -> dict[str, Any]:
+        """The user data as lines for --diff; the current drive is read back (one HTTP GET) only on a change."""
+        if old is None or old[1] == NULL_REF:
+            return user_data_diff(None, new)
+        try:
+            return user_data_diff(user_data_of(self.backend.devices.export_raw(old[1])), new)
+        except (VirtopsError, ValueError) as exc:
+            return user_data_diff(None, new, read_error=str(exc))
 
     def _default_disk_sr(self, cur: dict[str, Any], refs: Refs) -> str | None:
         for dev in sorted(refs.disks):

@@ -157,3 +157,26 @@ def test_typical_nocloud_size() -> None:
     )
     # 19 sectors of header, 4 path tables, 2 root directories, 3 files
     assert len(image) == 28 * 2048
+
+
+@pytest.mark.parametrize("fmt", ["nocloud", "configdrive"])
+def test_user_data_reads_back_from_the_image(fmt):
+    from ansible_collections.virtops.compute.plugins.module_utils._common.iso9660 import read_files
+
+    image, _digest = configdrive.build_config_drive(
+        "#cloud-config\nhostname: a\n", {"k": "v"}, {"version": 2}, fmt=fmt, instance_id="i"
+    )
+    assert configdrive.user_data_of(image) == "#cloud-config\nhostname: a\n"
+    assert read_files(image) == reader.read_iso(image).joliet.files  # same as the test suite's reader
+
+
+def test_user_data_diff_shows_lines_and_says_when_the_old_drive_cannot_be_read():
+    assert configdrive.user_data_diff("a\nb\n", "a\nc\n") == {
+        "before": {"cloud_init": {"user_data": ["a", "b"]}},
+        "after": {"cloud_init": {"user_data": ["a", "c"]}},
+    }
+    assert configdrive.user_data_diff(None, "x") == {"before": {}, "after": {"cloud_init": {"user_data": ["x"]}}}
+    notes = configdrive.user_data_diff(None, "x", read_error="HTTP 500")
+    assert notes["before"] == {"cloud_init": {"user_data": ["(the current config drive cannot be read: HTTP 500)"]}}
+    with pytest.raises(ValueError):
+        configdrive.user_data_of(b"\0" * 40000)
