@@ -333,3 +333,14 @@ def test_missing_sdk_names_the_interpreter_and_the_pip_command(module, params, l
         "; install it for that interpreter with '%s -m pip install %s', or point ansible_python_interpreter at a "
         "Python that has it" % (python, library)
     ), res["msg"]
+
+
+def test_xen_connection_dropped_mid_run_names_the_endpoint_without_a_scheme_hint(xapi, playbook):
+    # (count=2: the stdlib xmlrpc transport silently re-sends once on a dropped keep-alive connection)
+    xapi.control.fault("VM.set_name_description", mode="drop", count=2)
+    res = failed(playbook([xen_vm(name="web-01", description="changed")]))
+    assert res["error_code"] == "CONNECTION_CLOSED"
+    assert (
+        "VM.set_name_description: connection to the XenAPI endpoint failed: %s closed the connection without a "
+        "reply; the server or a proxy in between dropped the request" % xapi.url
+    ) in res["msg"], res["msg"]

@@ -45,12 +45,19 @@ def _is_not_tls(exc: BaseException) -> bool:
 
 
 def explain(
-    exc: BaseException, endpoint: str, *, tls: bool, timeout: float | None = None, plain_ok: bool = True
+    exc: BaseException,
+    endpoint: str,
+    *,
+    tls: bool,
+    timeout: float | None = None,
+    plain_ok: bool = True,
+    established: bool = False,
 ) -> tuple[str, str]:
     """``(code, text)`` for a failure talking to ``endpoint`` (a URL or ``host:port``).
 
     ``tls`` says whether https was used; the hint for a plain/TLS mismatch depends on it, and on
-    ``plain_ok`` (whether the backend can speak plain http at all).
+    ``plain_ok`` (whether the backend can speak plain http at all) and ``established`` (earlier calls
+    on this endpoint worked, so a dropped connection is not a scheme mistake).
     """
     chain = _chain(exc)
     for err in chain:
@@ -88,7 +95,7 @@ def explain(
     closed = (ConnectionAbortedError, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine, ssl.SSLEOFError)
     if isinstance(root, closed):
         kind = _describe_closed(root)
-        if not tls:
+        if not tls and not established:
             return (
                 "CONNECTION_CLOSED",
                 "%s %s; if the server speaks TLS on that port (xapi and vCenter do on 443), use https://"

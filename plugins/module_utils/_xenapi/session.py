@@ -114,6 +114,7 @@ def translate(
     timeout: float | None = None,
     args: Sequence[Any] = (),
     resolve: Resolver | None = None,
+    established: bool = False,
 ) -> Exception:
     """Turn an SDK/transport exception into a typed virtops error (``url``: the endpoint, for the message;
     ``args`` and ``resolve``: to name the objects a xapi failure is about)."""
@@ -128,7 +129,7 @@ def translate(
             hint = "; if the server speaks TLS on that port (xapi does on 443), use https://"
         return ConnectionFailed("%s: %s answered HTTP %s %s%s" % (method, endpoint, exc.errcode, exc.errmsg, hint))
     if isinstance(exc, (OSError, http.client.HTTPException, xmlrpc.client.Fault)):
-        code, text = explain(exc, endpoint, tls=tls, timeout=timeout)
+        code, text = explain(exc, endpoint, tls=tls, timeout=timeout, established=established)
         return ConnectionFailed("%s: connection to the XenAPI endpoint failed: %s" % (method, text), code=code)
     return exc if isinstance(exc, Exception) else Exception(str(exc))
 
@@ -207,7 +208,9 @@ class XenAPIConnection:
                 once, lambda e: is_transient(e, read_only), attempts=attempts, base_delay=0.25, max_delay=2.0, **kwargs
             )
         except Exception as exc:
-            raise translate(exc, method, self.url, self._transport._timeout, args, self.read_field) from None
+            raise translate(
+                exc, method, self.url, self._transport._timeout, args, self.read_field, established=self._logged_in
+            ) from None
 
     def read_field(self, cls: str, field: str, ref: str) -> Any:
         """One ``<cls>.get_<field>`` read, to name the objects of an error; None when it cannot be read."""

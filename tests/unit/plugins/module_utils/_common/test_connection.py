@@ -63,6 +63,12 @@ def test_plain_http_against_tls_hints_https_only_for_http_urls():
     )
 
 
+def test_a_connection_dropped_after_earlier_calls_worked_gets_no_scheme_hint():
+    assert explain(http.client.RemoteDisconnected("x"), "http://pool1", tls=False, established=True)[1] == (
+        "http://pool1 closed the connection without a reply; the server or a proxy in between dropped the request"
+    )
+
+
 def test_xen_http_400_on_a_plain_url_hints_https():
     exc = xmlrpc.client.ProtocolError("pool1", 400, "Bad Request", {})
     assert str(translate(exc, "session.login_with_password", "http://pool1:443")) == (
