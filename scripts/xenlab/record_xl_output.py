@@ -133,7 +133,9 @@ def main() -> int:
     ap.add_argument("--run-dir", default=str(DEFAULT_RUN))
     ap.add_argument("--host", default="h1")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
-    ap.add_argument("--only", choices=("all", "base", "full"), default="all", help="a part of the session")
+    # "full" (a domain with a file disk and a vif) needs a host fast enough for libxl's 40 s hotplug-script
+    # timeout: on a loaded 2-core machine the block script is killed before it finishes.
+    ap.add_argument("--only", choices=("all", "base", "full"), default="base", help="a part of the session")
     a = ap.parse_args()
     steps = {"all": STEPS + FULL_STEPS, "base": STEPS, "full": FULL_STEPS}[a.only]
     facts = json.loads((Path(a.run_dir) / "hosts.json").read_text())

@@ -79,3 +79,28 @@ def test_unreadable_output_is_a_parse_error_quoting_it(fn, text, message):
 
 def test_empty_list_long_is_no_domains():
     assert parse_list_long("") == []
+
+
+def test_list_long_disks_and_nics():
+    """libxl's JSON for a domain with a disk and a vif (field names of libxl_device_disk / libxl_device_nic).
+
+    Hand-written: on the loaded 2-core machine the lab's block hotplug script outlives libxl's timeout,
+    so no real recording of such a domain exists yet (record-xl-output --only full makes one).
+    """
+    text = """[{"domid": 7, "config": {
+        "c_info": {"type": "pv", "name": "full1", "uuid": "0b1f6a3e-0000-4000-8000-000000000001"},
+        "b_info": {"max_vcpus": 2, "max_memkb": 196608, "target_memkb": 131072,
+                   "kernel": "/k", "type.pv": {}},
+        "disks": [{"pdev_path": "/var/lib/xen/full1.img", "vdev": "xvda", "backend": "phy",
+                   "format": "raw", "readwrite": 1},
+                  {"pdev_path": "/iso/x.iso", "vdev": "xvdb", "format": "raw", "readwrite": 0}],
+        "nics": [{"devid": 0, "mac": "00:16:3e:5a:00:01", "bridge": "xenbr0"}],
+        "on_crash": "coredump_restart"}}]"""
+    (dom,) = parse_list_long(text)
+    assert dom["disks"] == [
+        {"vdev": "xvda", "target": "/var/lib/xen/full1.img", "format": "raw", "mode": "rw"},
+        {"vdev": "xvdb", "target": "/iso/x.iso", "format": "raw", "mode": "ro"},
+    ]
+    assert dom["vifs"] == [{"index": 0, "mac": "00:16:3e:5a:00:01", "bridge": "xenbr0"}]
+    assert (dom["memory"], dom["maxmem"], dom["vcpus"]) == (128, 192, 2)
+    assert (dom["on_poweroff"], dom["on_crash"]) == ("destroy", "coredump-restart")

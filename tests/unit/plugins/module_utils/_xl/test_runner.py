@@ -89,6 +89,16 @@ def test_unknown_domain_is_domain_not_found_with_xl_words(name, args):
         ("err_create_missing_kernel", ["create", "/tmp/missing-kernel.cfg"], "no-such-vmlinux"),
         ("err_create_missing_file", ["create", "/var/lib/xen/no-such.cfg"], "no-such.cfg: No such file"),
         ("mem_set_above_maxmem", ["mem-set", "tiny1", "4096m"], "must be less than or equal to memory_static_max"),
+        (
+            "err_create_memory_below_kernel",
+            ["create", "-p", "/var/lib/xen/full1-small.cfg"],
+            "segment kernel too large",
+        ),
+        (
+            "err_create_block_hotplug_timeout",
+            ["create", "-p", "/var/lib/xen/full1.cfg"],
+            "killing execution of /etc/xen/scripts/block add because of timeout",
+        ),
     ],
 )
 def test_other_failures_are_xl_errors_carrying_xl_message(name, args, words):
