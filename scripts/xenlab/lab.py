@@ -179,7 +179,7 @@ def qemu_usable() -> str | None:
     if not exe:
         return "qemu-system-x86_64 is not installed (scripts/apt-packages.sh installs qemu-system-x86)"
     try:
-        r = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"qemu-system-x86_64 does not start: {e}"
     if r.returncode != 0:
@@ -193,7 +193,7 @@ def plan(n: int, art: Path, run: Path, port: Callable[[], int] = free_port) -> l
     The private link is a star of point-to-point sockets: h1 listens once per other host, h<i> connects
     to its own port on h1; each dom0 bridges its link NICs into xlink0 (192.168.77.<i>).
     """
-    link_ports = [port() for _ in range(max(0, n - 1))]
+    link_ports = [port() for _i in range(max(0, n - 1))]
     hosts = []
     for i in range(1, n + 1):
         h: dict = {"name": f"h{i}", "port": port(), "link_ip": f"192.168.77.{i}"}

@@ -147,7 +147,9 @@ def main() -> int:
     ]  # fmt: skip
     code = base64.b64encode(REMOTE.encode()).decode()
     program = "exec python3 -c 'import base64, sys; exec(base64.b64decode(sys.argv[1]))' " + code
-    p = subprocess.run([*ssh, program], input=json.dumps(steps) + "\n", capture_output=True, text=True, timeout=3600)
+    p = subprocess.run(
+        [*ssh, program], input=json.dumps(steps) + "\n", capture_output=True, text=True, timeout=3600, check=False
+    )
     if p.returncode != 0:
         sys.exit(f"the recording session failed on {a.host} (exit {p.returncode}): {p.stderr}")
     recordings = json.loads(p.stdout)

@@ -96,3 +96,19 @@ def test_watchdog_leaves_nothing_running(tmp_path, why):
         for p in qpids:
             if lab.alive(p):
                 os.kill(p, 9)
+
+
+def test_boot_says_loudly_when_qemu_cannot_run(tmp_path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no qemu-system-x86_64 on this PATH
+    p = subprocess.run(
+        [sys.executable, str(LAB_PY), "boot", "1", "--run-dir", str(tmp_path / "run")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert p.returncode == lab.EXIT_NO_QEMU == 3
+    assert "QEMU CANNOT RUN ON THIS MACHINE: qemu-system-x86_64 is not installed" in p.stderr
+    assert p.stdout == ""
+    assert not (tmp_path / "run" / "watchdog.pid").exists()

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Union
 
 from .errors import XlConfigError
 
-Scalar = str | int
-Value = Scalar | list[Scalar]
+# typing.Union: pylint (ansible-test sanity) rejects "|" between types outside annotations.
+Scalar = Union[str, int]  # noqa: UP007
+Value = Union[str, int, list[Union[str, int]]]  # noqa: UP007
 
 TYPES = ("pv", "pvh", "hvm")
 ACTIONS = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart", "soft-reset")
@@ -128,7 +130,7 @@ def parse_disk(spec: str, param: str = "disks") -> DiskSpec:
         vdev = items[1]
         devtype = None
         if ":" in vdev:  # "hdc:cdrom"
-            vdev, _, devtype = vdev.partition(":")
+            vdev, _sep, devtype = vdev.partition(":")
         access = items[2] if len(items) > 2 else "rw"
         if len(items) > 3 and items[3]:
             devtype = items[3].partition("=")[2] or items[3]
@@ -345,7 +347,7 @@ def parse_values(text: str, what: str = "xl.cfg") -> dict[str, Value]:
         return XlConfigError("config", "%s line %d: %s" % (what, ln, msg))
 
     def scalar(at: int) -> Scalar:
-        kind, tok, _ = tokens[at]
+        kind, tok, _line = tokens[at]
         if kind == "str":
             return _unquote(tok)
         if kind == "num":
@@ -353,7 +355,7 @@ def parse_values(text: str, what: str = "xl.cfg") -> dict[str, Value]:
         raise fail("expected a string or a number, got %r" % tok, at)
 
     while i < len(tokens):
-        kind, tok, _ = tokens[i]
+        kind, tok, _line = tokens[i]
         if kind == "nl":
             i += 1
             continue

@@ -44,7 +44,7 @@ def ok(argv):
 
 
 def test_reads_parse_real_output():
-    c, _ = client(
+    c, _script = client(
         (["xl", "list", "tiny1"], "list_tiny1"),
         (["xl", "list", "-l", "tiny1"], "list_long_tiny1"),
         (["xl", "list", "nosuch"], "err_list_unknown"),
@@ -96,19 +96,19 @@ def test_writes_are_one_xl_call_each(call, argv, timeout):
 
 
 def test_console_command_runs_nothing():
-    c, _ = client()
+    c, _script = client()
     assert c.console_command("web1") == ["xl", "console", "web1"]
     assert c.runner.calls == []
 
 
 def test_stop_clean_shutdown():
-    c, _ = client((["xl", "shutdown", "-w", "tiny1"], "shutdown_wait"))
+    c, _script = client((["xl", "shutdown", "-w", "tiny1"], "shutdown_wait"))
     assert c.stop("tiny1", timeout=60) == "shutdown"
     assert len(c.runner.calls) == 1
 
 
 def test_stop_absent_domain_is_not_an_error():
-    c, _ = client((["xl", "shutdown", "-w", "nosuch"], CmdResult(("xl",), 1, "", _err("err_shutdown_unknown"))))
+    c, _script = client((["xl", "shutdown", "-w", "nosuch"], CmdResult(("xl",), 1, "", _err("err_shutdown_unknown"))))
     assert c.stop("nosuch") == "absent"
 
 
@@ -126,14 +126,14 @@ def test_stop_timeout_then_destroy_when_forced():
 
 
 def test_stop_timeout_without_force_raises_and_does_not_destroy():
-    c, _ = client((["xl", "shutdown", "-w", "tiny1"], CmdTimeout("")))
+    c, _script = client((["xl", "shutdown", "-w", "tiny1"], CmdTimeout("")))
     with pytest.raises(XlTimeout, match="did not finish within 2s"):
         c.stop("tiny1", timeout=2)
     assert c.runner.calls == [("xl", "shutdown", "-w", "tiny1")]
 
 
 def test_stop_forced_when_the_domain_vanished_meanwhile():
-    c, _ = client(
+    c, _script = client(
         (["xl", "shutdown", "-w", "tiny1"], CmdResult(("xl",), 1, "", "libxl: error: shutdown failed")),
         (["xl", "destroy", "tiny1"], CmdResult(("xl",), 1, "", _err("err_destroy_unknown"))),
     )
