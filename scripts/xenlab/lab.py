@@ -32,6 +32,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_RUN = Path(os.environ.get("XENLAB_RUN", str(Path.home() / ".cache" / "virtops" / "xenlab-run")))
 EXIT_NO_QEMU = 3
+# SMAP emulation crashes dom0 at its first instruction; QEMU 7.2's new TCG AVX/AVX2 showed as memory
+# corruption in dom0 userspace (xl and python3 aborting in malloc / segfaulting): glibc's SSE paths instead.
+CPU = os.environ.get("XENLAB_CPU", "max,-smap,-smep,-avx,-avx2")
 MEM_MB = int(os.environ.get("XENLAB_MEM_MB", "2048"))
 XEN_ARGS = (
     "console=com1 com1=115200,8n1 console_timestamps=boot bootscrub=0 dom0_mem=1024M,max:1024M "
@@ -69,7 +72,7 @@ def qemu_argv(art: Path, run: Path, i: int, host: dict, links: list[str]) -> lis
         "-accel",
         "tcg,thread=multi,tb-size=256",
         "-cpu",
-        "max,-smap,-smep",
+        CPU,
         "-machine",
         "q35",
         "-smp",
