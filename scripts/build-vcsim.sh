@@ -7,6 +7,10 @@
 #   scripts/build-vcsim.sh --force       rebuild even when the cached binary exists
 #   scripts/build-vcsim.sh --print-path  print the cached binary path without building;
 #                                        exit 1 (path still printed) when it is not built yet
+#   ... --patch-level NNNN               (with any of the above) a variant with only the
+#                                        project's patches numbered <= NNNN (0000: none, only
+#                                        Debian's), cached as vcsim-0.24.2-pNNNN-<hash>; the
+#                                        tests use it to prove each patch is needed
 #
 # Everything comes from Debian's mirror: the Go 1.19 toolchain and the
 # govmomi/uuid library sources are installed as packages (scripts/apt-packages.sh),
@@ -37,13 +41,39 @@ GO=/usr/lib/go-1.19/bin/go
 log() { echo "build-vcsim: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+usage() { sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 mode=build
-case "${1:-}" in
-    "") ;;
-    --force) mode=force ;;
-    --print-path) mode=print ;;
-    *) sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
+LEVEL=""   # empty: all patches
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --force) mode=force ;;
+        --print-path) mode=print ;;
+        --patch-level)
+            [ $# -ge 2 ] || usage
+            LEVEL=$2
+            shift
+            ;;
+        *) usage ;;
+    esac
+    shift
+done
+case "$LEVEL" in
+    ""|[0-9][0-9][0-9][0-9]) ;;
+    *) die "--patch-level wants four digits (0000 = no project patch), not '$LEVEL'" ;;
 esac
+
+# the project's patches of this build, in order
+patches() {
+    local p n
+    for p in "$PATCH_DIR"/*.patch; do
+        [ -e "$p" ] || continue
+        n=$(basename "$p")
+        if [ -n "$LEVEL" ] && [ "${n:0:4}" \> "$LEVEL" ]; then
+            continue
+        fi
+        echo "$p"
+    done
+}
 
 # --- identity of the build: patches + Debian versions + recipe ---------------
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
@@ -54,8 +84,8 @@ build_hash() {
         echo "recipe=$RECIPE"
         echo "source=$SRC_PKG $src_ver"
         echo "go=golang-1.19-go $go_ver"
-        for p in "$PATCH_DIR"/*.patch; do
-            [ -e "$p" ] || continue
+        [ -z "$LEVEL" ] || echo "level=$LEVEL"
+        for p in $(patches); do
             echo "patch=$(basename "$p")"
             cat "$p"
         done
@@ -64,13 +94,14 @@ build_hash() {
 
 SRC_VERSION=$(pkg_version "$LIB_PKG")
 GO_VERSION=$(pkg_version golang-1.19-go)
+PREFIX=${LEVEL:+p$LEVEL-}   # variant binaries: vcsim-0.24.2-pNNNN-<hash>
 
 if [ "$mode" = print ]; then
     if [ -z "$SRC_VERSION" ] || [ -z "$GO_VERSION" ]; then
         log "packages not installed; run $0"
         exit 1
     fi
-    bin=$CACHE/vcsim-$UPSTREAM_VERSION-$(build_hash "$SRC_VERSION" "$GO_VERSION")
+    bin=$CACHE/vcsim-$UPSTREAM_VERSION-$PREFIX$(build_hash "$SRC_VERSION" "$GO_VERSION")
     echo "$bin"
     [ -x "$bin" ]
     exit
@@ -92,14 +123,14 @@ case "$SRC_VERSION" in
 esac
 
 HASH=$(build_hash "$SRC_VERSION" "$GO_VERSION")
-BIN=$CACHE/vcsim-$UPSTREAM_VERSION-$HASH
+BIN=$CACHE/vcsim-$UPSTREAM_VERSION-$PREFIX$HASH
 
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9   # one build at a time per cache directory
 
 if [ "$mode" != force ] && [ -x "$BIN" ]; then
-    ln -sfn "$(basename "$BIN")" "$CACHE/vcsim"
+    [ -n "$LEVEL" ] || ln -sfn "$(basename "$BIN")" "$CACHE/vcsim"
     log "cached: $BIN"
     echo "$BIN"
     exit 0
@@ -152,8 +183,7 @@ SRC_ROOT=$WORK/gopath/src/github.com/vmware/govmomi
 mkdir -p "$(dirname "$SRC_ROOT")"
 # Debian's own patches (test skips, an x509 error check) are applied too.
 dpkg-source --no-check -x "$DSC" "$SRC_ROOT" >/dev/null
-for p in "$PATCH_DIR"/*.patch; do
-    [ -e "$p" ] || continue
+for p in $(patches); do
     log "applying $(basename "$p")"
     patch -d "$SRC_ROOT" -p1 --batch --forward --quiet < "$p" >&2 \
         || die "patch $(basename "$p") does not apply"
@@ -172,9 +202,17 @@ env -u GOFLAGS \
 "$WORK/vcsim" uuidgen >/dev/null || die "built binary does not run"
 
 mv -f "$WORK/vcsim" "$BIN"
-ln -sfn "$(basename "$BIN")" "$CACHE/vcsim"
-# drop binaries of older patch levels
-for old in "$CACHE"/vcsim-"$UPSTREAM_VERSION"-*; do
+# keep the KEEP newest builds of the same kind (full builds: <hash>; variants:
+# p<level>-<hash>): branches with other patches may share this cache
+KEEP=4
+if [ -z "$LEVEL" ]; then
+    ln -sfn "$(basename "$BIN")" "$CACHE/vcsim"
+    glob="$CACHE/vcsim-$UPSTREAM_VERSION-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]"
+else
+    glob="$CACHE/vcsim-$UPSTREAM_VERSION-$PREFIX*"
+fi
+# shellcheck disable=SC2086 # the glob is meant to expand
+ls -1t $glob 2>/dev/null | tail -n +$((KEEP + 1)) | while read -r old; do
     [ "$old" = "$BIN" ] || rm -f "$old"
 done
 log "built: $BIN"

@@ -26,7 +26,8 @@ Fixtures
 
 Options (keyword arguments of the marker / factories, see ``VcsimServer``):
     trace, vm, host, cluster, standalone_host, dc, ds, pool, folder, app, pod,
-    pg, api_version, esx, autostart, username, password, load, extra_args.
+    pg, api_version, esx, autostart, username, password, load, pc_page_size
+    (patch 0002: at most N objects per RetrievePropertiesEx page), extra_args.
 
 Every server is terminated when its fixture ends, and runs with
 ``-stdinexit`` on a pipe, so it also exits if pytest itself is killed.
@@ -82,6 +83,7 @@ _VALUE_FLAGS = {
     "load": "-load",
     "delay": "-delay",
     "method_delay": "-method-delay",
+    "pc_page_size": "-pc-page-size",  # patch 0002: cap on RetrievePropertiesEx pages
 }
 
 

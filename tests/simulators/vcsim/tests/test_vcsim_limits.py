@@ -26,8 +26,6 @@ def vm(content):
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(lambda vm, content: vm.RebootGuest(), id="RebootGuest"),
-        pytest.param(lambda vm, content: vm.StandbyGuest(), id="StandbyGuest"),
         pytest.param(lambda vm, content: vm.MigrateVM_Task(priority="defaultPriority"), id="MigrateVM_Task"),
         pytest.param(
             lambda vm, content: content.searchIndex.FindAllByUuid(uuid=vm.config.uuid, vmSearch=True),
@@ -43,4 +41,4 @@ def test_not_implemented(vm, content, call):
 def test_implemented_alternatives(vm, content):
     # what callers can use instead against vcsim
     assert content.searchIndex.FindByUuid(uuid=vm.config.uuid, vmSearch=True) == vm
-    assert callable(vm.ShutdownGuest) and callable(vm.RelocateVM_Task)
+    assert callable(vm.RelocateVM_Task)
