@@ -11,6 +11,7 @@ import pytest
 from pyVmomi import vim
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
+    BackendError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -53,6 +54,13 @@ class FakeClient:
             raise NotFound("gone", code="ManagedObjectNotFound")
         return dict(self.props[obj._moId])
 
+    def call(self, method: Any, *args: Any, what: str | None = None, **kwargs: Any) -> Any:
+        moid, name, _a, _k = method(*args, **kwargs)
+        self.log.append((moid, name))
+        if name in self.fail:
+            raise self.fail[name]
+        return None
+
     def run_task(self, method: Any, *args: Any, timeout: float, what: str, **kwargs: Any) -> Any:
         moid, name, _a, _k = method(*args, **kwargs)
         self.log.append((moid, name))
@@ -67,7 +75,8 @@ class FakeClient:
 
 
 class FakeBackend(VSphereBackend):
-    """The real transition table and fallbacks; power/reconfigure/clone record instead of calling vSphere."""
+    """The real transition table and fallbacks (reboot is the real one, over FakeClient.call/run_task);
+    power/reconfigure/clone record instead of calling vSphere."""
 
     def __init__(self, client: FakeClient) -> None:
         super().__init__(client)  # type: ignore[arg-type]
@@ -97,10 +106,6 @@ class FakeBackend(VSphereBackend):
             "rescue", "poweredOff", instance=RESCUE_UUID, marks={pm.RESCUE_OF_KEY: VM_UUID}, disks_=["[ds1] r/r.vmdk"]
         )
         return FakeObj("vm-9")
-
-    def reboot(self, vm: Any, reboot_type: str, timeout: float) -> str:
-        self.log.append((vm._moId, "reboot_" + reboot_type))
-        return "hard"
 
 
 def hardware(disks_: list[str], scsi: bool = True, used_units: tuple[int, ...] = ()) -> Any:
@@ -242,16 +247,39 @@ def test_halt_text_names_the_timeout_or_force() -> None:
     assert b.log == [("vm-1", "power_off_hard")] and p.result_extra == {"halt_method": "hard"}
 
 
+SOFT_REBOOT_NOTE = "soft reboot unavailable (ToolsUnavailable: no Tools): reset the VM instead"
+
+
 @pytest.mark.parametrize(
-    "state,force,expected",
-    [("restarted", False, "reboot_soft"), ("restarted", True, "reboot_hard"), ("reset", False, "reboot_hard")],
+    "state,force,guest_fault,calls,method,notes",
+    [
+        ("restarted", False, None, ["RebootGuest"], "guest", []),
+        ("restarted", False, "ToolsUnavailable", ["RebootGuest", "ResetVM_Task"], "reset", [SOFT_REBOOT_NOTE]),
+        ("restarted", True, None, ["ResetVM_Task"], "reset", []),
+        ("reset", False, None, ["ResetVM_Task"], "reset", []),
+    ],
 )
-def test_restart_always_changes(state: str, force: bool, expected: str) -> None:
+def test_restart_always_changes(
+    state: str, force: bool, guest_fault: str | None, calls: list[str], method: str, notes: list[str]
+) -> None:
     p, b = planner(state=state, force=force)
+    if guest_fault:
+        b.client.fail["RebootGuest"] = BackendError("no Tools", code=guest_fault)
     cs = p.plan()
     assert cs.changed
     cs.apply()
-    assert b.log == [("vm-1", expected)] and p.result_extra["restart_method"] == "reset"
+    assert b.log == [("vm-1", c) for c in calls]
+    assert p.result_extra["restart_method"] == method
+    assert b.notes == notes
+
+
+def test_a_guest_reboot_fault_that_is_not_unavailability_is_raised() -> None:
+    p, b = planner(state="restarted")
+    b.client.fail["RebootGuest"] = BackendError("denied", code="NoPermission")
+    with pytest.raises(BackendError) as err:
+        p.plan().apply()
+    assert err.value.code == "NoPermission"
+    assert b.log == [("vm-1", "RebootGuest")]  # no reset behind the user's back
 
 
 @pytest.mark.parametrize("power", ["poweredOff", "suspended"])
