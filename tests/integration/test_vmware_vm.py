@@ -382,9 +382,10 @@ def test_find_by_uuid_and_moid(vcsim, si):
 def test_wait_for_ip_is_bounded(vcsim):
     assert play(vcsim, new_vm(power_state="running")).rc == 0
     started = time.monotonic()
-    run = play(vcsim, new_vm(power_state="running", wait_for_ip={"timeout": 2}))
+    # the guest reports 10.x addresses (vcsim patch 0002), never one in 192.0.2.0/24
+    run = play(vcsim, new_vm(power_state="running", wait_for_ip={"timeout": 2, "cidr": "192.0.2.0/24"}))
     assert run.rc != 0 and run.result()["error_code"] == "TASK_TIMEOUT", run.result()
-    assert "IPv4 address" in run.result()["msg"]
+    assert "IPv4 address in 192.0.2.0/24" in run.result()["msg"]
     assert time.monotonic() - started < 30
 
 

@@ -159,14 +159,23 @@ def test_lookup_by_uuid_and_moid(si: Any, vcsim: Any, power: Any) -> None:
 # ---------------------------------------------------------------------- restart / reset
 @pytest.mark.vcsim(trace=True)
 def test_restarted_falls_back_to_reset_and_reports_it(si: Any, vcsim: Any, power: Any) -> None:
+    # a guest without VMware Tools cannot reboot itself (vcsim patch 0002: extraConfig vcsim.guest.tools=none);
+    # the guest reboot of a VM with Tools: test_vmware_guest_and_paging.py
+    vm = vm_obj(si, VM)
+    WaitForTask(
+        vm.ReconfigVM_Task(
+            spec=vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key="vcsim.guest.tools", value="none")])
+        )
+    )
+    WaitForTask(vm.ResetVM_Task())
     before = dump(si)
     check = run_playbook([power(name=VM, state="restarted")], check=True)
     assert ok(check)["changed"] is True and dump(si) == before
 
     mark = vcsim.trace_mark()
     res = ok(run_playbook([power(name=VM, state="restarted")], diff=True))
-    assert res["changed"] is True and res["restart_method"] == "reset"  # vcsim 0.24.2 has no RebootGuest
-    assert any("RebootGuest" in n for n in res["notes"]), res["notes"]
+    assert res["changed"] is True and res["restart_method"] == "reset"
+    assert any("ToolsUnavailable" in n for n in res["notes"]), res["notes"]
     assert res["diff"]["after"]["restarted"] == "reset"
     calls = vcsim.call_counter(since=mark)
     assert calls["RebootGuest"] == 1 and calls["ResetVM_Task"] == 1

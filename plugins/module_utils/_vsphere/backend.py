@@ -120,8 +120,8 @@ class VSphereBackend:
         self.client.run_task(vm.ResetVM_Task, timeout=timeout, what="reset")
 
     def reboot(self, vm: Any, reboot_type: str, timeout: float) -> str:
-        """``soft``: ``RebootGuest``; when the server/guest cannot (vcsim 0.24.2 has no RebootGuest,
-        no tools) falls back to ``ResetVM_Task`` and records why in ``notes``. Returns ``"soft"``
+        """``soft``: ``RebootGuest``; when the guest or server cannot (no VMware Tools running, a server
+        without RebootGuest) falls back to ``ResetVM_Task`` and records why in ``notes``. Returns ``"soft"``
         or ``"hard"`` (what was done)."""
         if reboot_type == "soft":
             try:

@@ -41,7 +41,8 @@ except ImportError as _exc:  # pragma: no cover - depends on the controller
     PYVMOMI_IMPORT_ERROR = str(_exc)
     vim = vmodl = SmartStubAdapter = None
 
-# Big enough that one page holds the whole inventory on vcsim; a vCenter may still page (see retrieve()).
+# Big enough that one page usually holds the whole inventory; a vCenter may still cut the answer into
+# pages (see retrieve(); the tests make vcsim do so with its -pc-page-size).
 MAX_OBJECTS = 100000
 
 
@@ -228,8 +229,8 @@ class VSphereClient:
     def retrieve(self, specs: Sequence[Any]) -> list[Any]:
         """``RetrievePropertiesEx`` with all ``specs`` in ONE call; follows continuation tokens.
 
-        Returns the ``ObjectContent`` list. With ``MAX_OBJECTS`` vcsim answers in one page; a vCenter
-        may cut a very large answer into pages (one ``ContinueRetrievePropertiesEx`` each).
+        Returns the ``ObjectContent`` list. A server may cut a large answer into pages whatever
+        ``MAX_OBJECTS`` asks (one ``ContinueRetrievePropertiesEx`` each).
         """
         pc = self.content.propertyCollector
         options = _pc_types().RetrieveOptions(maxObjects=MAX_OBJECTS)
