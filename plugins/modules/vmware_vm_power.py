@@ -25,6 +25,7 @@ description:
     operation), destroys it, removes the mark and powers the VM on. A VM that is not rescued is left alone.
   - Check mode predicts C(changed), C(diff) and the VM without changing anything.
 extends_documentation_fragment:
+  - virtops.compute.wait_for_ip
   - virtops.compute.vsphere
   - virtops.compute.attributes
 attributes:
@@ -86,6 +87,9 @@ options:
         type, CPUs and memory, a paravirtual SCSI controller and a CD-ROM is created on the VM's datastore.
     type: str
 notes:
+  - O(wait_for_ip) waits once the action is done and the VM is running (V(running), V(restarted), V(reset),
+    V(unrescued), or a VM that was running already); RV(vm) then holds the address. A timeout fails the task after
+    the power action was applied (error code C(TASK_TIMEOUT)). Check mode does not wait.
   - The rescue VM keeps the network adapters of O(rescue_template); one created for O(rescue_image) has none.
 author:
   - virtops.compute developers (@virtops)
@@ -156,7 +160,7 @@ halt_method:
   type: str
   sample: guest
 notes:
-  description: Fallbacks taken, such as a reset because the server has no C(RebootGuest).
+  description: Fallbacks taken, such as a reset because VMware Tools do not run in the guest (C(ToolsUnavailable)).
   returned: when there are any
   type: list
   elements: str
@@ -204,6 +208,7 @@ expected_power_state:
   sample: running
 """
 
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import WAIT_FOR_IP_SPEC
 from ansible_collections.virtops.compute.plugins.module_utils._vsphere.base import VSphereModule
 from ansible_collections.virtops.compute.plugins.module_utils._vsphere.power_module import run_vmware_vm_power
 
@@ -225,6 +230,7 @@ class VMwareVMPower(VSphereModule):
         "task_timeout": {"type": "int", "default": 300},
         "rescue_template": {"type": "str"},
         "rescue_image": {"type": "str"},
+        "wait_for_ip": WAIT_FOR_IP_SPEC,
     }
     module_kwargs = {
         "required_one_of": [["name", "uuid", "moid"]],

@@ -28,6 +28,7 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.errors imp
     NotFound,
     VirtopsError,
 )
+from ansible_collections.virtops.compute.plugins.module_utils._common.net import parse_wait_for_ip, usable_ips
 from ansible_collections.virtops.compute.plugins.module_utils._common.undo import UndoStack
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import format_seconds
 
@@ -512,8 +513,19 @@ def find_target(backend: Any, params: dict[str, Any], name_key: str = "name") ->
     return vm, inv
 
 
+def wait_for_ip(backend: Any, vm: Any, wait: dict[str, Any], inv: Inventory | None, facts: dict[str, Any]) -> Any:
+    """``wait_for_ip`` once the VM is running: wait for a matching guest address, then read the VM again."""
+    family, cidr = wait.get("family") or "ipv4", wait.get("cidr")
+    if facts.get("power_state") != "running":
+        return None
+    if not usable_ips(facts.get("ipv4", []) + facts.get("ipv6", []), family, cidr):
+        backend.wait_for_ip(vm, family, cidr, wait.get("timeout") or 300)
+    return backend.read_vm(vm)
+
+
 def run_vmware_vm_power(module: Any) -> dict[str, Any]:
     p = module.params
+    wait = parse_wait_for_ip(p.get("wait_for_ip"))  # bad input fails here, before the first call
     backend = module.backend
     vm, inv = find_target(backend, p)
     try:
@@ -527,6 +539,10 @@ def run_vmware_vm_power(module: Any) -> dict[str, Any]:
         result: dict[str, Any] = cs.result("vm", planner.predicted)
         if state in ("rescued", "unrescued"):
             result["rescue_vm"] = planner.rescue_predicted or {}
+        if wait and not module.check_mode:
+            props = wait_for_ip(backend, vm, wait, planner.inv, result["vm"])
+            if props is not None:
+                result["vm"] = vm_facts(props, planner.inv, vm._moId)
         return result
 
     with UndoStack() as undo:
@@ -542,6 +558,8 @@ def run_vmware_vm_power(module: Any) -> dict[str, Any]:
                     )
             cs.apply(undo)
     props = backend.read_vm(vm)
+    if wait:
+        props = wait_for_ip(backend, vm, wait, planner.inv, vm_facts(props, planner.inv, vm._moId)) or props
     result = dict(cs.result("vm", vm_facts(props, planner.inv, vm._moId)))
     rescue_props = None
     if state != "unrescued" and planner.rescue is not None:
