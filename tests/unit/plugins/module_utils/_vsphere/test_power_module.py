@@ -462,3 +462,57 @@ def test_unrescue_of_a_vm_that_is_not_rescued_changes_nothing(monkeypatch: Any) 
 def test_unrescue_with_a_stale_mark_clears_it(monkeypatch: Any) -> None:
     p, _b = planner("poweredOn", marks={pm.RESCUED_BY_KEY: RESCUE_UUID}, monkeypatch=monkeypatch, state="unrescued")
     assert [o.name for o in p.plan().operations] == ["unmark_vm"]
+
+
+# ---------------------------------------------------------------------- wait_for_ip
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _nic(ips: list[str]) -> Any:
+    return vim.vm.GuestInfo.NicInfo(deviceConfigId=4000, ipAddress=ips)
+
+
+@pytest.mark.parametrize(
+    "family,cidr,reported,waits",
+    [
+        ("ipv4", None, ["10.0.0.5"], False),  # already there: no wait, one read
+        ("ipv6", None, ["10.0.0.5", "fe80::1"], True),  # link-local only: wait (and time out)
+        ("ipv4", "192.0.2.0/24", ["10.0.0.5"], True),
+        ("any", "fd00::/64", ["10.0.0.5", "fd00::5"], False),
+    ],
+)
+def test_wait_for_ip_waits_only_for_a_matching_address(
+    family: str, cidr: str | None, reported: list[str], waits: bool
+) -> None:
+    from ansible_collections.virtops.compute.plugins.module_utils._common.errors import TaskTimeout
+
+    client = FakeClient({"vm-1": dict(vm_props("web", "poweredOn"), **{"guest.net": [_nic(reported)]})})
+    clock = _Clock()
+    client.clock, client.sleep = clock, clock.sleep  # type: ignore[attr-defined]
+    b = FakeBackend(client)
+    facts = {
+        "power_state": "running",
+        "ipv4": [i for i in reported if "." in i],
+        "ipv6": [i for i in reported if ":" in i],
+    }
+    wait = {"family": family, "cidr": cidr, "timeout": 5}
+    if waits:
+        with pytest.raises(TaskTimeout):
+            pm.wait_for_ip(b, FakeObj("vm-1"), wait, None, facts)
+        assert clock.now >= 5
+    else:
+        props = pm.wait_for_ip(b, FakeObj("vm-1"), wait, None, facts)
+        assert props is not None and props["name"] == "web" and clock.now == 0
+
+
+def test_wait_for_ip_does_nothing_for_a_vm_that_is_not_running() -> None:
+    b = FakeBackend(FakeClient({}))  # any read would fail: the VM is not there
+    assert pm.wait_for_ip(b, FakeObj("vm-1"), {"family": "any", "timeout": 5}, None, {"power_state": "halted"}) is None
