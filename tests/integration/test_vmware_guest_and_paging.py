@@ -191,7 +191,7 @@ def test_vmware_vm_waits_for_the_guest_address(si: Any, vmware_vm: Any, wait: di
 def test_vmware_vm_wait_for_ip_filters_time_out(si: Any, vmware_vm: Any, wait: dict[str, Any], msg: str) -> None:
     run = run_playbook([vmware_vm(extra_config={"vcsim.guest.delay": "0"}, wait_for_ip=dict(wait, timeout=2))])
     res = run.result()
-    assert res.get("failed") is True and res["error_code"] == "TASK_TIMEOUT", res
+    assert run.status() == "failed" and res["error_code"] == "TASK_TIMEOUT", res
     assert msg in res["msg"], res["msg"]
     guest = vm_obj(si, "app-01").guest  # the guest did report addresses, just none that matches
     assert guest.ipAddress and any(ipaddress.ip_address(ip).is_link_local for n in guest.net for ip in n.ipAddress)
@@ -227,8 +227,9 @@ def test_vmware_vm_power_waits_for_the_guest_address(
 def test_vmware_vm_power_wait_for_ip_times_out_after_the_action(si: Any, power: Any) -> None:
     vm = vm_obj(si, VM)
     WaitForTask(vm.PowerOffVM_Task())
-    res = run_playbook([power(name=VM, state="running", wait_for_ip={"cidr": "192.0.2.0/24", "timeout": 2})]).result()
-    assert res.get("failed") is True and res["error_code"] == "TASK_TIMEOUT", res
+    run = run_playbook([power(name=VM, state="running", wait_for_ip={"cidr": "192.0.2.0/24", "timeout": 2})])
+    res = run.result()
+    assert run.status() == "failed" and res["error_code"] == "TASK_TIMEOUT", res
     assert "an IPv4 address in 192.0.2.0/24" in res["msg"]
     assert vm.runtime.powerState == "poweredOn"  # the power action itself was done
 
@@ -238,8 +239,9 @@ def test_vmware_vm_power_wait_for_ip_bad_cidr_and_check_mode(si: Any, vcsim: Any
     vm = vm_obj(si, VM)
     WaitForTask(vm.PowerOffVM_Task())
     mark = vcsim.trace_mark()
-    bad = run_playbook([power(name=VM, state="running", wait_for_ip={"cidr": "10.0.0.300/8"})]).result()
-    assert bad.get("failed") is True and "wait_for_ip.cidr" in bad["msg"], bad
+    run = run_playbook([power(name=VM, state="running", wait_for_ip={"cidr": "10.0.0.300/8"})])
+    bad = run.result()
+    assert run.status() == "failed" and "wait_for_ip.cidr" in bad["msg"], bad
     assert vcsim.count_calls(since=mark) == 0  # refused before connecting
     check = ok(run_playbook([power(name=VM, state="running", wait_for_ip={"timeout": 1})], check=True))
     assert check["changed"] is True and check["vm"]["power_state"] == "running"
