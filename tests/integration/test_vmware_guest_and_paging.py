@@ -155,19 +155,19 @@ def test_halted_without_tools_powers_off_hard_and_says_why(si: Any, vcsim: Any, 
 
 # ---------------------------------------------------------------------- wait_for_ip (vmware_vm)
 @pytest.mark.parametrize(
-    "wait",
+    "args",
     [
-        {"family": "ipv4"},
-        {"family": "ipv6"},
-        {"family": "any"},
-        {"family": "ipv4", "cidr": "10.1.0.0/16"},
-        {"family": "ipv6", "cidr": "fd00:0:0:1::/64"},
+        {"wait_for_ip": {"family": "ipv4", "timeout": 60}},
+        {"wait_for_ip": {"family": "ipv6", "timeout": 60}},
+        {"wait_for_ip": {"family": "any", "timeout": 60}},
+        {"wait_for_ip": {"family": "ipv4", "cidr": "10.1.0.0/16", "timeout": 60}},
+        {"wait_for_ip": {"family": "ipv6", "cidr": "fd00:0:0:1::/64", "timeout": 60}},
     ],
     ids=["ipv4", "ipv6", "any", "ipv4-cidr-second-nic", "ipv6-cidr-second-nic"],
 )
-def test_vmware_vm_waits_for_the_guest_address(si: Any, vmware_vm: Any, wait: dict[str, Any]) -> None:
+def test_vmware_vm_waits_for_the_guest_address(si: Any, vmware_vm: Any, args: dict[str, Any]) -> None:
     # the guest reports its addresses 1.5 s after power-on: without waiting the module would report none
-    task = vmware_vm(extra_config={"vcsim.guest.delay": "1500"}, wait_for_ip=dict(wait, timeout=60))
+    task = vmware_vm(extra_config={"vcsim.guest.delay": "1500"}, **args)
     res = ok(run_playbook([task]))
     moid = res["vm"]["moid"]
     (v4_0, v6_0), (v4_1, v6_1) = addresses(moid, 0), addresses(moid, 1)
@@ -180,16 +180,18 @@ def test_vmware_vm_waits_for_the_guest_address(si: Any, vmware_vm: Any, wait: di
 
 
 @pytest.mark.parametrize(
-    "wait, msg",
+    "args, msg",
     [
-        ({"family": "ipv4", "cidr": "192.0.2.0/24"}, "an IPv4 address in 192.0.2.0/24"),
-        ({"family": "ipv6", "cidr": "fe80::/10"}, "an IPv6 address in fe80::/10"),  # link-local never counts
-        ({"family": "ipv6", "cidr": "10.0.0.0/8"}, "an IPv6 address in 10.0.0.0/8"),  # another family
+        ({"wait_for_ip": {"family": "ipv4", "cidr": "192.0.2.0/24", "timeout": 2}}, "an IPv4 address in 192.0.2.0/24"),
+        # link-local never counts
+        ({"wait_for_ip": {"family": "ipv6", "cidr": "fe80::/10", "timeout": 2}}, "an IPv6 address in fe80::/10"),
+        # another family
+        ({"wait_for_ip": {"family": "ipv6", "cidr": "10.0.0.0/8", "timeout": 2}}, "an IPv6 address in 10.0.0.0/8"),
     ],
     ids=["cidr-elsewhere", "link-local", "family-mismatch"],
 )
-def test_vmware_vm_wait_for_ip_filters_time_out(si: Any, vmware_vm: Any, wait: dict[str, Any], msg: str) -> None:
-    run = run_playbook([vmware_vm(extra_config={"vcsim.guest.delay": "0"}, wait_for_ip=dict(wait, timeout=2))])
+def test_vmware_vm_wait_for_ip_filters_time_out(si: Any, vmware_vm: Any, args: dict[str, Any], msg: str) -> None:
+    run = run_playbook([vmware_vm(extra_config={"vcsim.guest.delay": "0"}, **args)])
     res = run.result()
     assert run.status() == "failed" and res["error_code"] == "TASK_TIMEOUT", res
     assert msg in res["msg"], res["msg"]
@@ -199,24 +201,22 @@ def test_vmware_vm_wait_for_ip_filters_time_out(si: Any, vmware_vm: Any, wait: d
 
 # ---------------------------------------------------------------------- wait_for_ip (vmware_vm_power)
 @pytest.mark.parametrize(
-    "args, wait, expect",
+    "args",
     [
-        ({"state": "running"}, {"family": "ipv6", "cidr": "fd00::/64"}, "v6"),
-        ({"state": "restarted"}, {"family": "any"}, "v4"),
-        ({"state": "reset"}, {"family": "ipv4", "cidr": "10.0.0.0/16"}, "v4"),
+        {"state": "running", "wait_for_ip": {"family": "ipv6", "cidr": "fd00::/64", "timeout": 60}},
+        {"state": "restarted", "wait_for_ip": {"family": "any", "timeout": 60}},
+        {"state": "reset", "wait_for_ip": {"family": "ipv4", "cidr": "10.0.0.0/16", "timeout": 60}},
     ],
     ids=["running-ipv6-cidr", "restarted-any", "reset-ipv4-cidr"],
 )
-def test_vmware_vm_power_waits_for_the_guest_address(
-    si: Any, power: Any, args: dict[str, Any], wait: dict[str, Any], expect: str
-) -> None:
+def test_vmware_vm_power_waits_for_the_guest_address(si: Any, power: Any, args: dict[str, Any]) -> None:
     vm = vm_obj(si, VM)
     set_extra(vm, **{"vcsim.guest.delay": "1500"})  # addresses come 1.5 s after the guest (re)starts
     if args["state"] == "running":
         WaitForTask(vm.PowerOffVM_Task())
     else:
         wait_guest_up(vm)
-    res = ok(run_playbook([power(name=VM, wait_for_ip=dict(wait, timeout=60), **args)]))
+    res = ok(run_playbook([power(name=VM, **args)]))
     v4, v6 = addresses(vm._moId, 0)
     assert res["changed"] is True and res["vm"]["power_state"] == "running"
     assert res["vm"]["ip"] == v4 and res["vm"]["ipv4"] == [v4]
