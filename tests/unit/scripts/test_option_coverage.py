@@ -71,15 +71,18 @@ def test_the_repository_is_fully_covered_and_a_gap_fails(tmp_path: Any) -> None:
     ok = subprocess.run([sys.executable, SCRIPT], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.strip().splitlines()[-1].startswith("option coverage: ")
-    # the same script with an empty allow-list reports the allow-listed options as gaps and fails
+    # the same script with an empty allow-list and no test files reports every option as a gap and fails
+    # (the real allow-list may be empty, so the gap is made by hiding the tests)
     copy = tmp_path / "oc.py"
     empty = tmp_path / "allow.yml"
     empty.write_text("{}\n")
+    (tmp_path / "no-tests").mkdir()
+    script = Path(SCRIPT).read_text(encoding="utf-8")
+    tests_line = next(line for line in script.splitlines() if line.startswith("TEST_DIRS = "))
     copy.write_text(
-        Path(SCRIPT)
-        .read_text(encoding="utf-8")
-        .replace('ALLOW = os.path.join(ROOT, "tests", "option-coverage-allow.yml")', "ALLOW = %r" % str(empty))
+        script.replace('ALLOW = os.path.join(ROOT, "tests", "option-coverage-allow.yml")', "ALLOW = %r" % str(empty))
         .replace("ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))", "ROOT = %r" % ROOT)
+        .replace(tests_line, "TEST_DIRS = [%r]" % str(tmp_path / "no-tests"))
     )
     bad = subprocess.run([sys.executable, str(copy)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1, bad.stdout
