@@ -43,7 +43,7 @@ def vm(vms):
     return vms[0]
 
 
-def wait_until(probe: Callable[[], Any], timeout: float = 3.0) -> Any:
+def wait_until(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -134,13 +134,13 @@ def test_power_off_and_suspend_stop_tools_and_clear_addresses(vms):
 
 def test_addresses_appear_after_the_guest_delay(vm):
     WaitForTask(vm.PowerOffVM_Task())
-    guest_delay(vm, 600)
+    guest_delay(vm, 1500)  # long enough for the reads below on a loaded machine
     WaitForTask(vm.PowerOnVM_Task())
     started = time.monotonic()
     assert vm.guest.toolsRunningStatus == "guestToolsRunning"  # Tools at once ...
     assert vm.guest.ipAddress is None and nic_ips(vm) == []  # ... the addresses only once the guest is up
     wait_until(lambda: vm.guest.ipAddress)
-    assert time.monotonic() - started >= 0.5
+    assert time.monotonic() - started >= 1.4
     v4, v6, ll = expected_addresses(vm)
     assert nic_ips(vm) == [v4, ll, v6]
 
@@ -148,7 +148,7 @@ def test_addresses_appear_after_the_guest_delay(vm):
 # ---------------------------------------------------------------- guest operations
 def test_shutdown_guest_powers_off_after_the_guest_delay(vm):
     wait_until(lambda: vm.guest.ipAddress)
-    guest_delay(vm, 500)
+    guest_delay(vm, 1500)
     vm.ShutdownGuest()  # returns at once, as on vSphere
     assert vm.runtime.powerState == "poweredOn"
     assert vm.guest.guestState == "shuttingDown"
@@ -158,7 +158,7 @@ def test_shutdown_guest_powers_off_after_the_guest_delay(vm):
 
 
 def test_standby_guest_suspends_after_the_guest_delay(vm):
-    guest_delay(vm, 400)
+    guest_delay(vm, 1500)
     vm.StandbyGuest()
     assert vm.runtime.powerState == "poweredOn"
     assert vm.guest.guestState == "standby"
@@ -168,7 +168,7 @@ def test_standby_guest_suspends_after_the_guest_delay(vm):
 
 def test_reboot_guest_keeps_the_vm_on_and_brings_the_addresses_back(vm):
     wait_until(lambda: vm.guest.ipAddress)
-    guest_delay(vm, 400)
+    guest_delay(vm, 1500)
     boot = vm.summary.runtime.bootTime
     vm.RebootGuest()
     assert vm.runtime.powerState == "poweredOn"
@@ -180,11 +180,11 @@ def test_reboot_guest_keeps_the_vm_on_and_brings_the_addresses_back(vm):
 
 
 def test_an_earlier_power_change_cancels_a_pending_shutdown(vm):
-    guest_delay(vm, 300)
+    guest_delay(vm, 1500)
     vm.ShutdownGuest()
     WaitForTask(vm.PowerOffVM_Task())
     WaitForTask(vm.PowerOnVM_Task())
-    time.sleep(0.6)  # the shutdown's time has passed: it must not power the VM off now
+    time.sleep(2.0)  # the shutdown's time has passed: it must not power the VM off now
     assert vm.runtime.powerState == "poweredOn"
 
 
