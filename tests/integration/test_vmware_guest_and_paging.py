@@ -66,6 +66,7 @@ def vmware_vm(vsphere_conn: dict[str, Any]):  # type: ignore[no-untyped-def]
     def task(**args: Any) -> dict[str, Any]:
         params = {
             "name": "app-01",
+            "template": "none",  # an empty VM from scratch
             "cluster": "DC0_C0",
             "hardware": {"num_cpus": 1, "memory": "512MiB"},
             "networks": [{"device": 0, "portgroup": "VM Network"}, {"device": 1, "portgroup": "DC0_DVPG0"}],
@@ -180,21 +181,34 @@ def test_vmware_vm_waits_for_the_guest_address(si: Any, vmware_vm: Any, args: di
 
 
 @pytest.mark.parametrize(
-    "args, msg",
+    "args, msg, why",
     [
-        ({"wait_for_ip": {"family": "ipv4", "cidr": "192.0.2.0/24", "timeout": 2}}, "an IPv4 address in 192.0.2.0/24"),
-        # link-local never counts
-        ({"wait_for_ip": {"family": "ipv6", "cidr": "fe80::/10", "timeout": 2}}, "an IPv6 address in fe80::/10"),
-        # another family
-        ({"wait_for_ip": {"family": "ipv6", "cidr": "10.0.0.0/8", "timeout": 2}}, "an IPv6 address in 10.0.0.0/8"),
+        (
+            {"wait_for_ip": {"family": "ipv4", "cidr": "192.0.2.0/24", "timeout": 2}},
+            "an IPv4 address in 192.0.2.0/24",
+            "(outside 192.0.2.0/24)",
+        ),
+        (  # link-local never counts
+            {"wait_for_ip": {"family": "ipv6", "cidr": "fe80::/10", "timeout": 2}},
+            "an IPv6 address in fe80::/10",
+            "(link-local)",
+        ),
+        (  # another family
+            {"wait_for_ip": {"family": "ipv6", "cidr": "10.0.0.0/8", "timeout": 2}},
+            "an IPv6 address in 10.0.0.0/8",
+            "(IPv4, waiting for IPv6)",
+        ),
     ],
     ids=["cidr-elsewhere", "link-local", "family-mismatch"],
 )
-def test_vmware_vm_wait_for_ip_filters_time_out(si: Any, vmware_vm: Any, args: dict[str, Any], msg: str) -> None:
+def test_vmware_vm_wait_for_ip_filters_time_out(
+    si: Any, vmware_vm: Any, args: dict[str, Any], msg: str, why: str
+) -> None:
     run = run_playbook([vmware_vm(extra_config={"vcsim.guest.delay": "0"}, **args)])
     res = run.result()
     assert run.status() == "failed" and res["error_code"] == "TASK_TIMEOUT", res
     assert msg in res["msg"], res["msg"]
+    assert why in res["msg"], res["msg"]  # the message says what the guest reported and why it did not count
     guest = vm_obj(si, "app-01").guest  # the guest did report addresses, just none that matches
     assert guest.ipAddress and any(ipaddress.ip_address(ip).is_link_local for n in guest.net for ip in n.ipAddress)
 
