@@ -15,8 +15,21 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-LABEL = {"ours": "virtops.compute", "cg": "community.general", "cv": "community.vmware", "vv": "vmware.vmware"}
-STYLE = {"ours": ("tab:blue", "o"), "cg": ("tab:orange", "s"), "cv": ("tab:green", "^"), "vv": ("tab:red", "v")}
+LABEL = {
+    "ours": "virtops.compute",
+    "ours_az": "virtops.compute (AnsiballZ)",
+    "cg": "community.general",
+    "cv": "community.vmware",
+    "vv": "vmware.vmware",
+}
+STYLE = {
+    "ours": ("tab:blue", "o"),
+    "ours_az": ("tab:purple", "D"),
+    "cg": ("tab:orange", "s"),
+    "cv": ("tab:green", "^"),
+    "vv": ("tab:red", "v"),
+}
+KEY = "task_seconds"  # controller-side task time, the same ruler for every side
 
 
 def main(results: str, out: str) -> None:
@@ -28,15 +41,15 @@ def main(results: str, out: str) -> None:
             r["scenario"] in ("xen_scale", "vmware_scale")
             and r.get("ok")
             and r["step"] in ("lookup", "noop")
-            and r.get("seconds") is not None
+            and r.get(KEY) is not None
         ):
-            data[(r["scenario"], r["step"], r["side"])][r["size"]].append(r["seconds"])
+            data[(r["scenario"], r["step"], r["side"])][r["size"]].append(r[KEY])
     panels = [(s, st) for s in ("xen_scale", "vmware_scale") for st in ("lookup", "noop")]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     titles = {"xen_scale": "XenServer (XenAPI simulator)", "vmware_scale": "vSphere (vcsim)"}
     for ax, (scenario, step) in zip(axes.flat, panels, strict=True):
         any_line = False
-        for side in ("ours", "cg", "cv", "vv"):
+        for side in ("ours", "ours_az", "cg", "cv", "vv"):
             series = data.get((scenario, step, side))
             if not series:
                 continue
@@ -54,7 +67,7 @@ def main(results: str, out: str) -> None:
         ax.set_xlim(5, 10000)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        ax.set_ylabel("module process wall time, s (median, min-max)")
+        ax.set_ylabel("task time on the controller, s (median, min-max)")
         if any_line:
             ax.legend(fontsize=8)
     for ax in axes[-1]:

@@ -7,8 +7,11 @@ ansible-core, so only the collections differ.
 
 Every scenario is a playbook per side (``bench/playbooks/<scenario>_<side>.yml``); one repetition is
 one ``ansible-playbook`` run per side, sides alternating (A B A B ...), against a freshly reset
-simulator. Each module process is measured by ``bench/measure.py`` (the ``ansible_python_interpreter``):
-wall time, peak RSS and the API round trips it made (XenAPI simulator counters, vcsim ``-trace``).
+simulator. The primary figure is the controller-side task time (``bench/callback/bench_timer.py``: from
+the task's start to its result), the same ruler for every side. Ours runs twice: in-process (its
+default on the controller) and through AnsiballZ (``VIRTOPS_IN_PROCESS=false``). Each AnsiballZ module
+process is also measured by ``bench/measure.py`` (the ``ansible_python_interpreter``): wall time, peak
+RSS and the API round trips it made (XenAPI simulator counters, vcsim ``-trace``).
 
 Results go to ``bench/results/latest.json``; ``--report`` (default on) writes ``docs/benchmarks.md``
 and ``docs/benchmarks-scale.png`` (the plot is drawn by ``bench/plot.py`` with ``.venv-bench``'s
@@ -49,9 +52,15 @@ ETH0 = "Pool-wide network associated with eth0"
 # -- sides -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Side:
-    key: str  # playbook suffix
+    key: str  # key in the results
     label: str  # collection shown in the report
     venv: Path
+    playbook_key: str = ""  # playbook suffix when it is not the key
+    in_process: bool = False  # ours on its default controller path: no module process to measure
+
+    @property
+    def pb(self) -> str:
+        return self.playbook_key or self.key
 
     @property
     def python(self) -> Path:
@@ -63,13 +72,21 @@ class Side:
 
     @property
     def ours(self) -> bool:
-        return self.key == "ours"
+        return self.key in ("ours", "ours_az")
 
 
-OURS = Side("ours", "virtops.compute", OURS_VENV)
+OURS = Side("ours", "virtops.compute", OURS_VENV, in_process=True)
+OURS_AZ = Side("ours_az", "virtops.compute (AnsiballZ)", OURS_VENV, playbook_key="ours")
 CG = Side("cg", "community.general", PEERS_VENV)
 CV = Side("cv", "community.vmware", PEERS_VENV)
 VV = Side("vv", "vmware.vmware", PEERS_VENV)
+
+
+OURS_ONLY = False  # --ours-only: a quick check without the peers' venv
+
+
+def _active(sides: list[Side]) -> list[Side]:
+    return [s for s in sides if s.ours] if OURS_ONLY else sides
 
 
 # -- one ansible-playbook run ------------------------------------------------------------------------
@@ -113,7 +130,8 @@ def run_playbook(
         run_env.update(
             {
                 "PATH": f"{side.venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                "ANSIBLE_PYTHON_INTERPRETER": str(_write_interp(tmp)),
+                # in-process needs the controller's own interpreter; a wrapper would send it to AnsiballZ
+                "ANSIBLE_PYTHON_INTERPRETER": str(side.python) if side.in_process else str(_write_interp(tmp)),
                 "ANSIBLE_CALLBACK_PLUGINS": str(BENCH / "callback"),
                 "ANSIBLE_CALLBACKS_ENABLED": "bench_timer",
                 "ANSIBLE_NOCOLOR": "1",
@@ -130,6 +148,7 @@ def run_playbook(
             }
         )
         if side.ours:
+            run_env["VIRTOPS_IN_PROCESS"] = "true" if side.in_process else "false"
             run_env["ANSIBLE_COLLECTIONS_PATH"] = str(OUR_COLLECTIONS)
             run_env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = "false"
         else:  # the peers come from the ansible package's site-packages only
@@ -170,7 +189,7 @@ def run_playbook(
                 msg=task["msg"] if task["status"] != "ok" else "",
             )
         )
-    if len(modules) != len(tasks):
+    if len(modules) != len(tasks) and not side.in_process:
         print(
             f"    note: {len(tasks)} task results but {len(modules)} module processes ({playbook.name}, {side.key})",
             file=sys.stderr,
@@ -301,12 +320,16 @@ def _progress(msg: str) -> None:
 
 
 def _summary(steps: list[StepResult]) -> str:
-    return " ".join(
-        f"{s.step}={s.seconds:.2f}s/{s.round_trips}rt"
-        if s.seconds is not None and s.status == "ok"
-        else f"{s.step}={s.status}"
-        for s in steps
-    )
+    """task time (controller side), then module process time / round trips when there is a module process"""
+    out = []
+    for s in steps:
+        if s.status != "ok" or s.task_seconds is None:
+            out.append(f"{s.step}={s.status}")
+        elif s.seconds is None:
+            out.append(f"{s.step}={s.task_seconds:.2f}s")
+        else:
+            out.append(f"{s.step}={s.task_seconds:.2f}s[{s.seconds:.2f}s/{s.round_trips}rt]")
+    return " ".join(out)
 
 
 # -- XenServer ------------------------------------------------------------------------------------
@@ -330,28 +353,28 @@ SCALE_EXPECT = {"lookup": False, "noop": False}
 
 
 def bench_xen_lifecycle(rec: Recorder, reps: int) -> None:
-    sides = [OURS, CG]
+    sides = [OURS, OURS_AZ, CG]
     with xapi_sim() as sim:
         for rep in range(reps):
-            for side in sides:
+            for side in _active(sides):
                 sim.control.reset()
                 steps, wall, out = run_playbook(
-                    side, BENCH / "playbooks" / f"xen_lifecycle_{side.key}.yml", {"xen_url": sim.url}, xapi_url=sim.url
+                    side, BENCH / "playbooks" / f"xen_lifecycle_{side.pb}.yml", {"xen_url": sim.url}, xapi_url=sim.url
                 )
                 rec.add("xen_lifecycle", None, rep, side, steps, wall, out, LIFECYCLE_EXPECT)
                 _progress(f"xen lifecycle rep {rep} {side.label}: {_summary(steps)}")
 
 
 def bench_xen_scale(rec: Recorder, sizes: list[int], reps_for: dict[int, int]) -> None:
-    sides = [OURS, CG]
+    sides = [OURS, OURS_AZ, CG]
     for size in sizes:
         with xapi_sim("--vms", str(size)) as sim:
             name = "db-01"  # 2 disks, 2 NICs; the --vms VMs have no devices
             for rep in range(reps_for[size]):
-                for side in sides:
+                for side in _active(sides):
                     steps, wall, out = run_playbook(
                         side,
-                        BENCH / "playbooks" / f"xen_scale_{side.key}.yml",
+                        BENCH / "playbooks" / f"xen_scale_{side.pb}.yml",
                         {"xen_url": sim.url, "vm_name": name},
                         xapi_url=sim.url,
                     )
@@ -440,12 +463,12 @@ def bench_latency(rec: Recorder, reps: int, delay_ms: int) -> None:
     (XenAPI default scenario, vcsim 10 VMs) so the time is start-up + round trips x latency."""
     with xapi_sim() as sim:
         for rep in range(reps):
-            for side in (OURS, CG):
+            for side in _active([OURS, OURS_AZ, CG]):
                 sim.control.reset()
                 sim.control.fault("*", mode="delay", seconds=delay_ms / 1000.0)
                 steps, wall, out = run_playbook(
                     side,
-                    BENCH / "playbooks" / f"xen_scale_{side.key}.yml",
+                    BENCH / "playbooks" / f"xen_scale_{side.pb}.yml",
                     {"xen_url": sim.url, "vm_name": "db-01"},
                     xapi_url=sim.url,
                 )
@@ -454,10 +477,10 @@ def bench_latency(rec: Recorder, reps: int, delay_ms: int) -> None:
     sides = _vmware_sides(rec, "vmware_scale")
     with vcsim_server(vm=5, delay=delay_ms) as server:
         for rep in range(reps):
-            for side in sides:
+            for side in _active(sides):
                 steps, wall, out = run_playbook(
                     side,
-                    BENCH / "playbooks" / f"vmware_scale_{side.key}.yml",
+                    BENCH / "playbooks" / f"vmware_scale_{side.pb}.yml",
                     _vc_vars(server, vm_name="DC0_C0_RP0_VM2"),
                     vcsim=server,
                 )
@@ -479,7 +502,7 @@ def bench_startup(rec: Recorder, reps: int) -> None:
     port = _closed_port()
     pairs = [
         (
-            OURS,
+            OURS_AZ,
             "xen_startup",
             "ansible_collections.virtops.compute.plugins.modules.xen_vm",
             {"hostname": f"http://127.0.0.1:{port}", "password": "x", "name": "bench-vm"},
@@ -493,8 +516,8 @@ def bench_startup(rec: Recorder, reps: int) -> None:
     ]
     pairs += _vmware_startup_pairs(port)
     for rep in range(reps):
-        for side, scenario, module, args in pairs:
-            playbook = BENCH / "playbooks" / f"{scenario}_{side.key}.yml"
+        for side, scenario, module, args in [p for p in pairs if p[0] in _active([p[0]])]:
+            playbook = BENCH / "playbooks" / f"{scenario}_{side.pb}.yml"
             if not playbook.exists():
                 continue
             steps, wall, out = run_playbook(side, playbook, {"closed_port": port})
@@ -563,7 +586,7 @@ def _vmware_startup_pairs(port: int) -> list[tuple[Side, str, str, dict[str, Any
     if (ROOT / "plugins" / "modules" / "vmware_vm.py").exists():
         pairs.append(
             (
-                OURS,
+                OURS_AZ,
                 "vmware_startup",
                 "ansible_collections.virtops.compute.plugins.modules.vmware_vm",
                 dict(conn, name="bench-vm"),
@@ -618,7 +641,7 @@ def _vc_vars(server: Any, **extra: Any) -> dict[str, Any]:
 def _vmware_sides(rec: Recorder, scenario: str) -> list[Side]:
     sides = [CV, VV]
     if ours_vmware_available() and (BENCH / "playbooks" / f"{scenario}_ours.yml").exists():
-        sides.insert(0, OURS)
+        sides[:0] = [OURS, OURS_AZ]
     else:
         note = f"{scenario}: ours not yet available (plugins/modules/vmware_*.py missing at run time)"
         if note not in rec.notes:
@@ -629,12 +652,12 @@ def _vmware_sides(rec: Recorder, scenario: str) -> list[Side]:
 def bench_vmware_lifecycle(rec: Recorder, reps: int) -> None:
     sides = _vmware_sides(rec, "vmware_lifecycle")
     for rep in range(reps):
-        for side in sides:
+        for side in _active(sides):
             # vcsim has no reset: a fresh inventory per run (~0.05 s); its VMs start powered off so that
             # the clone source (and so the clone) can be reconfigured without CPU hot-add
             with vcsim_server(autostart=False) as server:
                 steps, wall, out = run_playbook(
-                    side, BENCH / "playbooks" / f"vmware_lifecycle_{side.key}.yml", _vc_vars(server), vcsim=server
+                    side, BENCH / "playbooks" / f"vmware_lifecycle_{side.pb}.yml", _vc_vars(server), vcsim=server
                 )
                 if server.panics():
                     rec.notes.append(f"vmware_lifecycle {side.label}: vcsim panics: {server.panics()[:3]}")
@@ -648,11 +671,11 @@ SNAPSHOT_EXPECT = {"snap_create": True, "snap_revert": True, "snap_delete": True
 def bench_vmware_snapshot(rec: Recorder, reps: int) -> None:
     sides = _vmware_sides(rec, "vmware_snapshot")
     for rep in range(reps):
-        for side in sides:
+        for side in _active(sides):
             with vcsim_server() as server:
                 steps, wall, out = run_playbook(
                     side,
-                    BENCH / "playbooks" / f"vmware_snapshot_{side.key}.yml",
+                    BENCH / "playbooks" / f"vmware_snapshot_{side.pb}.yml",
                     _vc_vars(server, vm_name="DC0_H0_VM0"),
                     vcsim=server,
                 )
@@ -669,10 +692,10 @@ def bench_vmware_scale(rec: Recorder, sizes: list[int], reps_for: dict[int, int]
             rec.notes.append(f"vmware_scale N={2 * per_pool}: vcsim start {time.perf_counter() - t:.1f} s")
             name = f"DC0_C0_RP0_VM{per_pool // 2}"
             for rep in range(reps_for[size]):
-                for side in sides:
+                for side in _active(sides):
                     steps, wall, out = run_playbook(
                         side,
-                        BENCH / "playbooks" / f"vmware_scale_{side.key}.yml",
+                        BENCH / "playbooks" / f"vmware_scale_{side.pb}.yml",
                         _vc_vars(server, vm_name=name),
                         vcsim=server,
                     )
@@ -758,8 +781,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the other scenarios of bench/results/latest.json, replace the ones run now",
     )
+    ap.add_argument(
+        "--ours-only",
+        action="store_true",
+        help="run only our sides (in-process and AnsiballZ), e.g. for a quick check without .venv-bench",
+    )
     args = ap.parse_args(argv)
-    if not CG.playbook_bin.exists():
+    global OURS_ONLY
+    OURS_ONLY = args.ours_only
+    if not CG.playbook_bin.exists() and not OURS_ONLY:
         print(f"{CG.playbook_bin} is missing: run `make bench` (it creates {PEERS_VENV})", file=sys.stderr)
         return 2
     if not (OUR_COLLECTIONS / "ansible_collections" / "virtops" / "compute").exists():
