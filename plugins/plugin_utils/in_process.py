@@ -28,6 +28,7 @@ import tempfile
 import typing as t
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
 from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 
@@ -38,6 +39,11 @@ ENV_SWITCH = "VIRTOPS_IN_PROCESS"
 ENV_LOG = "VIRTOPS_IN_PROCESS_LOG"
 VAR_SWITCH = "virtops_in_process"
 MODULES_PACKAGE = "ansible_collections.virtops.compute.plugins.modules"
+UTILS_PACKAGE = "ansible_collections.virtops.compute.plugins.module_utils"
+PRELOAD = {
+    "XenAPI": (UTILS_PACKAGE + "._xenapi.backend",),
+    "pyVmomi": (UTILS_PACKAGE + "._vsphere.backend",),
+}
 _AUTO_INTERPRETERS = ("", "auto", "auto_legacy", "auto_silent", "auto_legacy_silent")
 
 try:  # ansible-core 2.19+: modules (de)serialise through named JSON profiles
@@ -108,6 +114,11 @@ class InProcessAction(NormalAction):
             cls._module = importlib.import_module("%s.%s" % (MODULES_PACKAGE, cls.module_name))
         except Exception as exc:  # a missing SDK (or any import failure) means the module path
             cls._module, cls._import_error = None, "%s: %s" % (type(exc).__name__, exc)
+            return
+        # What a run imports lazily, imported here once rather than in every worker (best effort).
+        for name in PRELOAD.get(cls.sdk, ()):
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
 
     # --- the decision ---------------------------------------------------------------------------
     def _switch_on(self, task_vars: dict[str, t.Any]) -> bool:
@@ -161,7 +172,7 @@ class InProcessAction(NormalAction):
         if reason is not None:
             self._record("module", reason)
             return super().run(tmp, task_vars)
-        result = super(NormalAction, self).run(tmp, task_vars)  # ActionBase's checks (check mode, async)
+        result = ActionBase.run(self, tmp, task_vars)  # only ActionBase's checks (check mode, async, options)
         self._record("in-process", "in the controller's worker, pid %d" % os.getpid())
         result.update(self._run_in_process(task_vars))
         return result

@@ -138,7 +138,8 @@ def test_xen_modules_give_the_same_result_dicts_on_both_paths(xapi: Any, xen_def
         assert got == XEN_OUTCOMES, [(e["task"], outcome(e), e["result"].get("msg")) for e in runs[path].results]
     loop = runs["in-process"].result(-1)["results"]
     assert [vm["name"] for vm in loop[0]["vms"]] == ["web-01"]
-    assert loop[1]["failed"] is True and "hostname" in loop[1]["msg"]  # XENAPI_HOST did not outlive item 1
+    # XENAPI_HOST did not outlive item 1 (ansible-core 2.21 keeps "failed" out of item results)
+    assert loop[1].get("failed", True) is True and "missing required arguments: hostname" in loop[1]["msg"], loop[1]
     compare(runs, XEN_TASKS)
 
 
@@ -313,7 +314,9 @@ def test_no_log_secret_never_appears_in_process() -> None:
     assert [p[1] for p in run.paths] == ["in-process"] * 4
     everything = run.stdout + run.stderr + json.dumps(run.results)
     assert SECRET not in everything
-    assert run.results[0]["result"]["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    invocation = run.results[0]["result"].get("invocation")  # ansible-core 2.21: only with INJECT_INVOCATION
+    if invocation is not None:
+        assert invocation["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 @pytest.mark.parametrize("value", ["false", "0", "no"])
