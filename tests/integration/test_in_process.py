@@ -132,7 +132,7 @@ def test_xen_modules_give_the_same_result_dicts_on_both_paths(xapi: Any, xen_def
     for path, env in PATHS.items():
         xapi.control.reset()
         extra = ["-e", "xen_url=%s xen_password=%s" % (xapi.url, xapi.password)]
-        runs[path] = run_playbook(XEN_TASKS, defaults=xen_defaults, diff=True, env=env, extra_args=extra)
+        runs[path] = run_playbook(XEN_TASKS, defaults=xen_defaults, diff=True, env=env, extra_args=extra, timeout=900)
         assert [p[1] for p in runs[path].paths] == [path] * (len(XEN_TASKS) + 1)  # the loop: two items
         got = [outcome(e) for e in runs[path].results]
         assert got == XEN_OUTCOMES, [(e["task"], outcome(e), e["result"].get("msg")) for e in runs[path].results]
@@ -235,7 +235,7 @@ def test_vmware_modules_give_the_same_result_dicts_on_both_paths(vcsim_factory: 
     for path, env in PATHS.items():
         server = vcsim_factory()  # a fresh vCenter for each path
         ports[path] = server.port
-        runs[path] = run_playbook(VMWARE_TASKS, diff=True, env=dict(server.env(), **env))
+        runs[path] = run_playbook(VMWARE_TASKS, diff=True, env=dict(server.env(), **env), timeout=900)
         assert [p[1] for p in runs[path].paths] == [path] * len(VMWARE_TASKS)
         got = [outcome(e) for e in runs[path].results]
         assert got == VMWARE_OUTCOMES, [(e["task"], outcome(e), e["result"].get("msg")) for e in runs[path].results]
