@@ -119,7 +119,7 @@ def test_folder_and_datacenter_narrow_every_module(vcsim: Any, si: Any) -> None:
     """The same VM name in two folders: folder (and datacenter) pick one, for every vSphere module."""
     make_folder(si, "opt-a")
     make_folder(si, "opt-b")
-    base = {"name": "twin", "cluster": "DC0_C0", "hardware": {"num_cpus": 1, "memory": "64MiB"}}
+    base = {"name": "twin", "template": "none", "cluster": "DC0_C0", "hardware": {"num_cpus": 1, "memory": "64MiB"}}
     run = play(
         vcsim,
         [
