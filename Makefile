@@ -108,8 +108,9 @@ reliability: venv collection
 
 # The xl tier: a real Xen 4.17 host booted under QEMU (TCG) from Debian packages (scripts/xenlab; the image
 # is cached in ~/.cache/virtops/xenlab), driven by ansible over ssh. Under CI=true it fails when QEMU cannot run.
+# Under TCG on 2 shared cores the boot alone can take minutes: a longer per-test timeout than the others.
 xl: apt venv collection
-	$(PYTEST) tests/xl
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout 3600 tests/xl
 
 test: apt vcsim venv lint sanity units integration integration-module-path reliability install-check xl
 	@echo "make test: all suites passed"
