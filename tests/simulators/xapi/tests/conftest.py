@@ -37,6 +37,16 @@ class Local:
     def vm(self, name):
         return self("VM.get_by_name_label", name)[0]
 
+    def wait_agent(self, vm, timeout=3.0):
+        """Wait until the guest agent of a started VM has reported (PV drivers and feature flags):
+        until then xapi refuses the operations the guest must carry out (VM_LACKS_FEATURE)."""
+        import time
+
+        deadline = time.time() + timeout
+        while self("VM.get_guest_metrics", vm) == "OpaqueRef:NULL":
+            assert time.time() < deadline, "the guest agent never reported"
+            time.sleep(0.01)
+
 
 @pytest.fixture()
 def local():

@@ -18,6 +18,7 @@ def err(fn, *a):
 def test_power_transitions(local):
     vm = local.vm("db-01")
     local("VM.start", vm, False, False)
+    local.wait_agent(vm)
     assert local("VM.get_power_state", vm) == "Running"
     assert local("VM.get_resident_on", vm) != NULL
     assert err(local, "VM.start", vm, False, False) == ["VM_BAD_POWER_STATE", vm, "halted", "running"]
@@ -31,6 +32,7 @@ def test_power_transitions(local):
     assert local("VDI.get_type", suspend_vdi) == "suspend"
     assert err(local, "VM.pause", vm) == ["VM_BAD_POWER_STATE", vm, "running", "suspended"]
     local("VM.resume", vm, False, False)
+    local.wait_agent(vm)
     assert local("VM.get_power_state", vm) == "Running"
     assert not local.db.exists("VDI", suspend_vdi)
     dom = local("VM.get_domid", vm)
@@ -47,6 +49,7 @@ def test_start_on_and_pool_migrate(local):
     vm = local.vm("db-01")
     hosts = sorted(local("host.get_all"), key=lambda h: local("host.get_name_label", h))
     local("VM.start_on", vm, hosts[1], False, False)
+    local.wait_agent(vm)
     assert local("VM.get_resident_on", vm) == hosts[1]
     assert vm in local("host.get_resident_VMs", hosts[1])
     local("VM.pool_migrate", vm, hosts[0], {})
@@ -128,6 +131,7 @@ def test_clone_copy_snapshot_revert(local):
     copy = local("VM.copy", vm, "db-copy", shared)
     assert all(local("VDI.get_SR", local("VBD.get_VDI", b)) == shared for b in local("VM.get_VBDs", copy))
     local("VM.start", vm, False, False)
+    local.wait_agent(vm)
     snap = local("VM.snapshot", vm, "snap")
     srec = local("VM.get_record", snap)
     assert srec["is_a_snapshot"] and srec["is_a_template"] and srec["snapshot_of"] == vm
@@ -143,26 +147,53 @@ def test_clone_copy_snapshot_revert(local):
     assert local("VM.get_power_state", vm) == "Halted"
     assert local("VM.get_name_description", vm) == ""
     local("VM.start", vm, False, False)
+    local.wait_agent(vm)
     cp = local("VM.checkpoint", vm, "cp")
     assert local("VM.get_power_state", cp) == "Suspended" and local("VM.get_suspend_VDI", cp) != NULL
     local("VM.revert", cp)
     assert local("VM.get_power_state", vm) == "Suspended"
 
 
-def test_provision(local):
+def test_provision_refuses_template_disks_without_an_sr(local):
+    """Stock templates carry sr="" in other_config:disks; xapi looks the SR up by uuid and fails
+    (xapi_templates.ml create_disk) - it never falls back to the pool's default SR."""
     tmpl = local.vm("Debian Bookworm 12")
+    assert 'sr=""' in local("VM.get_other_config", tmpl)["disks"]
     new = local("VM.clone", tmpl, "fresh")
     assert local("VM.get_is_a_template", new)
     assert "default_template" not in local("VM.get_other_config", new)
+    assert err(local, "VM.provision", new) == ["UUID_INVALID", "sr", ""]
+    rec = local("VM.get_record", new)
+    # xapi_vm.ml provision clears is_a_template before it creates the disks
+    assert not rec["is_a_template"] and rec["VBDs"] == [] and "disks" in rec["other_config"]
+    local("VM.set_is_a_template", new, True)
+    oc = local("VM.get_other_config", new)
+    oc["disks"] = oc["disks"].replace('sr=""', 'sr="no-such-sr"')
+    local("VM.set_other_config", new, oc)
+    assert err(local, "VM.provision", new) == ["UUID_INVALID", "sr", "no-such-sr"]
+
+
+def test_provision_with_a_real_sr_makes_disks_as_create_disk_does(local):
+    tmpl = local.vm("Debian Bookworm 12")
+    new = local("VM.clone", tmpl, "fresh")
+    ext = local("SR.get_by_name_label", "Local EXT storage")[0]
+    oc = local("VM.get_other_config", new)
+    oc["disks"] = oc["disks"].replace('sr=""', 'sr="%s"' % local("SR.get_uuid", ext))
+    local("VM.set_other_config", new, oc)
     local("VM.provision", new)
     rec = local("VM.get_record", new)
     assert not rec["is_a_template"] and "disks" not in rec["other_config"]
     (vbd,) = rec["VBDs"]
-    vdi = local("VBD.get_VDI", vbd)
-    default_sr = local("pool.get_default_SR", local("pool.get_all")[0])
-    assert local("VDI.get_SR", vdi) == default_sr
-    assert local("VDI.get_virtual_size", vdi) == 10737418240
-    assert local("VBD.get_bootable", vbd)
+    vbd_rec = local("VBD.get_record", vbd)
+    assert vbd_rec["userdevice"] == "0" and vbd_rec["bootable"] and vbd_rec["mode"] == "RW"
+    assert vbd_rec["unpluggable"] is False  # a system disk
+    assert vbd_rec["other_config"] == {"owner": ""}
+    vdi = local("VDI.get_record", vbd_rec["VDI"])
+    assert vdi["SR"] == ext and vdi["virtual_size"] == 10737418240 and vdi["type"] == "system"
+    assert vdi["name_label"] == "0"  # named after the VBD's userdevice
+    assert vdi["name_description"] == "Created by template provisioner"
+    assert vdi["sm_config"] == {"vmhint": rec["uuid"]}
+    assert vdi["other_config"] == {}
     local("VM.start", new, False, False)
 
 
@@ -198,8 +229,12 @@ def test_vbd_vdi_vif_rules(local):
     vdi = local("VBD.get_VDI", disk)
     assert err(local, "VDI.destroy", vdi) == ["VDI_IN_USE", vdi, "destroy"]
     assert err(local, "VDI.resize", vdi, 1) == ["VDI_IN_USE", vdi, "resize"]
-    local("VDI.resize_online", vdi, 20 << 30)
-    assert local("VDI.get_virtual_size", vdi) == 20 << 30
+    # no stock SM driver declares VDI_RESIZE_ONLINE (web-01's disk is on the NFS SR)
+    sr_of_disk = local("VDI.get_SR", vdi)
+    assert local("SR.get_type", sr_of_disk) == "nfs"
+    assert err(local, "VDI.resize_online", vdi, 20 << 30) == ["SR_OPERATION_NOT_SUPPORTED", sr_of_disk]
+    assert "resize_online" not in local("VDI.get_allowed_operations", vdi)
+    assert local("VDI.get_virtual_size", vdi) == 10 << 30
     assert err(local, "VDI.resize", iso, 1 << 40) == ["VDI_READONLY", iso]
     sr = local("VDI.get_SR", vdi)
     big = local("SR.get_physical_size", sr) * 2

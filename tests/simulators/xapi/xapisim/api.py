@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .model import CLASS_LOWER, DB, FIELD_INFO, NULL, XapiError, coerce, now_dt, parse_type, public
+from .model import CLASS_LOWER, DB, FIELD_INFO, NULL, XapiError, coerce, now_dt, parse_type, public, unmarshal_error
 from .query import compile_expr
 
 if TYPE_CHECKING:
@@ -347,13 +347,21 @@ def _get_all_records_where(cls: str) -> Callable[..., Any]:
 
 def _create(cls: str) -> Callable[..., Any]:
     def create(ctx: Ctx, args: Any) -> str:
+        # As xapi's generated server unmarshals a constructor record (gen_server.ml
+        # ``from_ctor_record``): every RW / constructor field in the datamodel's order; a field
+        # without a datamodel default must be present (else ``my_assoc`` raises
+        # Dispatcher_FieldNotFound), each converted strictly; unknown keys are ignored.
         if not isinstance(args, dict):
-            raise XapiError("FIELD_TYPE_ERROR", "args")
+            raise unmarshal_error("bad __structure")
         fields: dict[str, Any] = {}
-        info = FIELD_INFO[cls]
-        for k, v in args.items():
-            if k in info and info[k][1] in ("RW", "RC"):
-                fields[k] = coerce(info[k][0], v, k)
+        for k, (ftype, qual, default) in FIELD_INFO[cls].items():
+            if qual not in ("RW", "RC"):
+                continue
+            if k not in args:
+                if default is None:
+                    raise XapiError("INTERNAL_ERROR", 'Server_helpers.Dispatcher_FieldNotFound("%s")' % k)
+                continue
+            fields[k] = coerce(ftype, args[k], k)
         hook = CREATE_HOOKS.get(cls)
         if hook is not None:
             return hook(ctx, fields)

@@ -155,6 +155,7 @@ def _key(rec: dict[str, Any]) -> tuple[Any, ...]:
         tuple(sorted(rec["blocked_operations"].items())),
         cur,
         rec["platform"].get("nomigrate") == "true" or rec["platform"].get("nested-virt") == "true",
+        rec.get("_guest_support", (True, ())),
     )
 
 
@@ -163,7 +164,7 @@ def check(rec: dict[str, Any], ref: str, op: str) -> XapiError | None:
 
 
 def _check(key: tuple[Any, ...], ref: str, op: str) -> XapiError | None:
-    ps, template, snapshot, default_tmpl, dom0, blocked, cur, immobile = key
+    ps, template, snapshot, default_tmpl, dom0, blocked, cur, immobile, guest = key
     blocked_d = dict(blocked)
     if op in blocked_d:
         return XapiError("OPERATION_BLOCKED", ref, blocked_d[op])
@@ -194,6 +195,26 @@ def _check(key: tuple[Any, ...], ref: str, op: str) -> XapiError | None:
         return XapiError("VM_IS_IMMOBILE", ref)
     if dom0 and op not in DOM0_OK:
         return XapiError("OPERATION_NOT_ALLOWED", "This operation is not allowed on the control domain")
+    return _check_feature(ps, guest, ref, op)
+
+
+def _check_feature(ps: str, guest: tuple[bool, tuple[str, ...]], ref: str, op: str) -> XapiError | None:
+    """xapi_vm_lifecycle.ml ``check_op_for_feature`` (strict, as ``with_vm_operation`` calls it): a live
+    HVM guest without PV drivers needs the guest agent's feature flags for the operations the guest
+    must carry out itself."""
+    implicit, features = guest
+    live = ps in (R, P)
+    if not live or implicit:
+        return None
+    have = set(features)
+    if op in ("suspend", "checkpoint", "pool_migrate", "migrate_send") and "feature-suspend" not in have:
+        return XapiError("VM_LACKS_FEATURE", ref)
+    if op == "clean_shutdown" and not have & {"feature-shutdown", "feature-poweroff"}:
+        return XapiError("VM_LACKS_FEATURE", ref)
+    if op == "clean_reboot" and not have & {"feature-shutdown", "feature-reboot"}:
+        return XapiError("VM_LACKS_FEATURE", ref)
+    if op == "changing_VCPUs_live" and "feature-vcpu-hotplug" not in have:
+        return XapiError("VM_LACKS_FEATURE", ref)
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import threading
 import time
 import uuid as uuidlib
@@ -104,49 +105,95 @@ def zero_value(t: str) -> Any:
     return {"string": "", "int": 0, "float": 0.0, "bool": False, "datetime": DT(EPOCH)}.get(kind, "")
 
 
+def rpc_repr(v: Any) -> str:
+    """A wire value as ocaml-rpc's ``Rpc.to_string`` prints it (used in xapi's unmarshalling errors)."""
+    if isinstance(v, bool):
+        return "B(%s)" % ("true" if v else "false")
+    if isinstance(v, int):
+        return "I(%d)" % v
+    if isinstance(v, float):
+        return "F(%g)" % v
+    if isinstance(v, DT):
+        return "D(%s)" % v
+    if isinstance(v, str):
+        return "S(%s)" % v
+    if isinstance(v, dict):
+        return "{" + ";".join("%s:%s" % (k, rpc_repr(x)) for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ";".join(rpc_repr(x) for x in v) + "]"
+    if v is None:
+        return "N"
+    return "S(%s)" % v
+
+
+def unmarshal_error(message: str) -> XapiError:
+    """What xapi answers when a parameter does not unmarshal: ocaml-rpc's ``*_of_rpc`` raises
+    ``Failure``, the dispatcher's exception wrapper (server_helpers.ml ``dispatch_exn_wrapper`` ->
+    exnHelper.ml ``error_of_exn``) turns it into ``INTERNAL_ERROR [Printexc.to_string exn]``."""
+    return XapiError("INTERNAL_ERROR", 'Failure("%s")' % message)
+
+
+def _expected(kind: str, value: Any) -> XapiError:
+    return unmarshal_error("Expected %s, got '%s'" % (kind, rpc_repr(value)))
+
+
+_INT64 = re.compile(r"^[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
+
+
 def coerce(t: str, value: Any, field: str = "") -> Any:
-    """Convert a wire value (ints may be strings, etc.) into the internal value for type t."""
+    """Unmarshal a wire value for XenAPI type t exactly as xapi's generated server does (ocaml-rpc's
+    ``int64_of_rpc``/``bool_of_rpc``/``string_of_rpc``...): ints as XML-RPC ints or decimal strings,
+    floats as doubles, ints or strings, bools only as booleans, strings only as strings. Anything
+    else is refused with xapi's error, never coerced."""
     kind, a, b = parse_type(t)
-    try:
-        if kind == "string":
-            return value if isinstance(value, str) else str(value)
-        if kind == "int":
-            if isinstance(value, bool):
-                return int(value)
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
-            if isinstance(value, int):
-                return bool(value)
-            raise ValueError(value)
-        if kind == "datetime":
-            return DT(str(value).replace("-", "") if "T" in str(value) else str(value))
-        if kind == "ref":
+    if kind in ("string", "ref"):
+        if isinstance(value, str):
             return str(value)
-        if kind == "enum":
-            s = str(value)
-            vals = ENUMS.get(a, ())
-            for v in vals:
-                if v.lower() == s.lower():
-                    return v
-            raise XapiError("INVALID_VALUE", field or a, s)
-        if kind == "set":
-            if not isinstance(value, (list, tuple)):
-                raise ValueError(value)
-            return [coerce(a, x, field) for x in value]
-        if kind == "map":
-            if not isinstance(value, dict):
-                raise ValueError(value)
-            return {coerce(a, k, field): coerce(b, v, field) for k, v in value.items()}
-    except XapiError:
-        raise
-    except (ValueError, TypeError):
-        raise XapiError("FIELD_TYPE_ERROR", field or t) from None
+        raise _expected("string", value)
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str):
+            if not _INT64.match(value):
+                raise unmarshal_error("Int64.of_string")
+            body = value.replace("_", "")
+            return int(body, 0) if body.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(body)
+        raise _expected("int64", value)
+    if kind == "float":
+        if isinstance(value, bool):
+            raise _expected("float", value)
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise unmarshal_error("float_of_string") from None
+        raise _expected("float", value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise _expected("bool", value)
+    if kind == "datetime":
+        if isinstance(value, str):
+            return DT(str(value).replace("-", "") if "T" in str(value) else str(value))
+        raise _expected("DateTime", value)
+    if kind == "enum":
+        if not isinstance(value, str):
+            raise _expected("string", value)
+        s = str(value)
+        for v in ENUMS.get(a, ()):
+            if v.lower() == s.lower():
+                return v
+        raise XapiError("INVALID_VALUE", field or a, s)
+    if kind == "set":
+        if not isinstance(value, (list, tuple)):
+            raise _expected("Enum", value)
+        return [coerce(a, x, field) for x in value]
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise _expected("Dict", value)
+        return {coerce(a, k, field): coerce(b, v, field) for k, v in value.items()}
     return value
 
 

@@ -86,12 +86,22 @@ def _vm_running(ctx: Ctx, rec: dict[str, Any]) -> None:
         raise XapiError("VM_BAD_POWER_STATE", rec["VM"], "running", vm["power_state"].lower())
 
 
+def _hotplug(ctx: Ctx, rec: dict[str, Any]) -> None:
+    """xapi_vif_helpers.ml ``valid_operations``: hot-plug on an HVM guest needs PV drivers."""
+    from .msg_vm import hotplug_error
+
+    err = hotplug_error(ctx, rec["VM"], "vif")
+    if err is not None:
+        raise err
+
+
 @api("VIF.plug", "self")
 def vif_plug(ctx: Ctx, vif: Any) -> str:
     rec = ctx.rec("VIF", vif)
     _vm_running(ctx, rec)
     if rec["currently_attached"]:
         raise XapiError("DEVICE_ALREADY_ATTACHED", vif)
+    _hotplug(ctx, rec)
     ctx.db.set("VIF", vif, "currently_attached", True)
     vif_refresh(ctx, vif)
     return ""
@@ -102,6 +112,7 @@ def _vif_unplug(ctx: Ctx, vif: str) -> None:
     _vm_running(ctx, rec)
     if not rec["currently_attached"]:
         raise XapiError("DEVICE_ALREADY_DETACHED", vif)
+    _hotplug(ctx, rec)
     ctx.db.set("VIF", vif, "currently_attached", False)
     vif_refresh(ctx, vif)
 

@@ -9,6 +9,105 @@ from .model import NULL, XapiError, now_dt
 
 # ---------------------------------------------------------------- SR
 
+# The VDI capabilities each SM driver declares (xapi-project/sm, libs/sm/drivers/*SR.py
+# ``CAPABILITIES``), keyed by SR type. None of the stock drivers declares VDI_RESIZE_ONLINE, so
+# xapi refuses VDI.resize_online on them (xapi_vdi.ml ``check_sm_feature_error``). A scenario SR
+# may add capabilities (``sm_capabilities``) to model a third-party driver.
+SM_CAPABILITIES: dict[str, frozenset[str]] = {
+    # LVHDSR.py (type "lvm" / "lvhd")
+    "lvm": frozenset(
+        [
+            "VDI_CREATE",
+            "VDI_DELETE",
+            "VDI_ATTACH",
+            "VDI_DETACH",
+            "VDI_MIRROR",
+            "VDI_CLONE",
+            "VDI_SNAPSHOT",
+            "VDI_RESIZE",
+            "VDI_RESET_ON_BOOT",
+            "VDI_UPDATE",
+            "VDI_CONFIG_CBT",
+            "VDI_ACTIVATE",
+            "VDI_DEACTIVATE",
+        ]
+    ),
+    # EXTSR.py
+    "ext": frozenset(
+        [
+            "VDI_CREATE",
+            "VDI_DELETE",
+            "VDI_ATTACH",
+            "VDI_DETACH",
+            "VDI_UPDATE",
+            "VDI_CLONE",
+            "VDI_SNAPSHOT",
+            "VDI_RESIZE",
+            "VDI_MIRROR",
+            "VDI_GENERATE_CONFIG",
+            "VDI_RESET_ON_BOOT",
+            "VDI_CONFIG_CBT",
+            "VDI_ACTIVATE",
+            "VDI_DEACTIVATE",
+            "VDI_READ_CACHING",
+        ]
+    ),
+    # NFSSR.py
+    "nfs": frozenset(
+        [
+            "VDI_CREATE",
+            "VDI_DELETE",
+            "VDI_ATTACH",
+            "VDI_DETACH",
+            "VDI_UPDATE",
+            "VDI_CLONE",
+            "VDI_SNAPSHOT",
+            "VDI_RESIZE",
+            "VDI_GENERATE_CONFIG",
+            "VDI_MIRROR",
+            "VDI_RESET_ON_BOOT",
+            "VDI_CONFIG_CBT",
+            "VDI_ACTIVATE",
+            "VDI_DEACTIVATE",
+            "VDI_READ_CACHING",
+        ]
+    ),
+    # ISOSR.py
+    "iso": frozenset(["VDI_CREATE", "VDI_DELETE", "VDI_ATTACH", "VDI_DETACH"]),
+    # udevSR.py
+    "udev": frozenset(["VDI_INTRODUCE", "VDI_ATTACH", "VDI_DETACH", "VDI_UPDATE"]),
+}
+SM_CAPABILITIES["lvhd"] = SM_CAPABILITIES["lvm"]
+
+# xapi_vdi.ml ``feature_of_op``: the SM capability each VDI operation needs (None: always allowed)
+VDI_OP_FEATURE: dict[str, str | None] = {
+    "forget": None,
+    "copy": None,
+    "force_unlock": None,
+    "snapshot": "VDI_SNAPSHOT",
+    "destroy": "VDI_DELETE",
+    "resize": "VDI_RESIZE",
+    "update": "VDI_UPDATE",
+    "resize_online": "VDI_RESIZE_ONLINE",
+    "generate_config": "VDI_GENERATE_CONFIG",
+    "clone": "VDI_CLONE",
+    "mirror": "VDI_MIRROR",
+    "enable_cbt": "VDI_CONFIG_CBT",
+    "disable_cbt": "VDI_CONFIG_CBT",
+    "set_on_boot": "VDI_RESET_ON_BOOT",
+}
+
+
+def sr_capabilities(ctx: Ctx, sr: str) -> frozenset[str]:
+    rec = ctx.db.get("SR", sr)
+    return SM_CAPABILITIES.get(rec["type"], frozenset()) | frozenset(rec.get("_extra_capabilities", ()))
+
+
+def assert_sm_feature(ctx: Ctx, sr: str, op: str) -> None:
+    feature = VDI_OP_FEATURE.get(op)
+    if feature is not None and feature not in sr_capabilities(ctx, sr):
+        raise XapiError("SR_OPERATION_NOT_SUPPORTED", sr)
+
 
 def sr_refresh(ctx: Ctx, sr: str) -> None:
     rec = ctx.db.tables["SR"].get(sr)
@@ -49,24 +148,37 @@ def sr_supported_types(ctx: Ctx) -> list[str]:
 # ---------------------------------------------------------------- VDI
 
 
-def _vdi_ops(rec: dict[str, Any], in_use: bool) -> list[str]:
-    if rec["read_only"]:
-        return ["clone", "copy", "snapshot", "destroy", "forget", "update", "force_unlock", "generate_config"]
-    ops = [
-        "clone",
-        "copy",
-        "snapshot",
-        "destroy",
-        "forget",
-        "update",
-        "force_unlock",
-        "generate_config",
-        "resize_online" if in_use else "resize",
-        "set_on_boot",
-        "enable_cbt",
-        "disable_cbt",
-        "mirror",
-    ]
+# operations that xapi allows on a VDI with an attached VBD (xapi_vdi.ml ``operation_can_be_performed_live``)
+LIVE_VDI_OPS = {"snapshot", "resize_online", "clone", "mirror", "enable_cbt", "disable_cbt"}
+VDI_OPS = (
+    "clone",
+    "copy",
+    "snapshot",
+    "destroy",
+    "forget",
+    "update",
+    "generate_config",
+    "resize",
+    "resize_online",
+    "set_on_boot",
+    "enable_cbt",
+    "disable_cbt",
+    "mirror",
+)
+
+
+def _vdi_ops(caps: frozenset[str], rec: dict[str, Any], in_use: bool) -> list[str]:
+    """VDI.allowed_operations as xapi computes them (every op whose check passes, incl. the SM feature)."""
+    ops = []
+    for op in VDI_OPS:
+        feature = VDI_OP_FEATURE.get(op)
+        if feature is not None and feature not in caps:
+            continue
+        if in_use and op not in LIVE_VDI_OPS and op != "copy":
+            continue
+        if rec["read_only"] and op in ("resize", "resize_online", "set_on_boot", "enable_cbt", "disable_cbt", "mirror"):
+            continue
+        ops.append(op)
     return ops
 
 
@@ -84,7 +196,7 @@ def vdi_in_use(ctx: Ctx, vdi: str) -> bool:
 def vdi_refresh(ctx: Ctx, vdi: str) -> None:
     rec = ctx.db.tables["VDI"].get(vdi)
     if rec is not None:
-        rec["allowed_operations"] = _vdi_ops(rec, vdi_in_use(ctx, vdi))
+        rec["allowed_operations"] = _vdi_ops(sr_capabilities(ctx, rec["SR"]), rec, vdi_in_use(ctx, vdi))
         ctx.db.touch("VDI", vdi)
 
 
@@ -124,7 +236,7 @@ def new_vdi(
     if not rec["location"]:
         rec["location"] = rec["uuid"]
     rec["_content"] = content
-    rec["allowed_operations"] = _vdi_ops(rec, False)
+    rec["allowed_operations"] = _vdi_ops(sr_capabilities(ctx, sr), rec, False)
     sr_refresh(ctx, sr)
     return ref
 
@@ -231,9 +343,11 @@ def _resize(ctx: Ctx, vdi: str, size: Any, online: bool) -> None:
     rec = ctx.rec("VDI", vdi)
     _vdi_writable(ctx, vdi, rec)
     new = as_int(size, "size")
-    in_use = vdi_in_use(ctx, vdi)
-    if in_use and not online:
+    # xapi_vdi.ml ``check_operation_error``: attached VBDs block an offline resize (VDI_IN_USE),
+    # then the SR's driver must declare the capability (SR_OPERATION_NOT_SUPPORTED [sr])
+    if vdi_in_use(ctx, vdi) and not online:
         raise XapiError("VDI_IN_USE", vdi, "resize")
+    assert_sm_feature(ctx, rec["SR"], "resize_online" if online else "resize")
     if new < rec["virtual_size"]:
         raise XapiError("VDI_TOO_SMALL", vdi, rec["virtual_size"])
     _sr_space(ctx, rec["SR"], new - rec["virtual_size"])
@@ -380,11 +494,12 @@ def _vbd_create_hook(ctx: Ctx, f: dict[str, Any]) -> str:
     mode = f.pop("mode", "RW")
     if not empty:
         ctx.rec("VDI", vdi)
-    if vtype == "CD" and mode == "RW" and vdi != NULL and ctx.db.get("VDI", vdi)["read_only"]:
-        mode = "RO"
-    if vtype == "CD" and mode == "RW":
+    # xapi_vbd.ml ``create``: checked in this order, nothing is adjusted on the caller's behalf
+    if vtype == "CD" and mode != "RO":
         raise XapiError("VBD_CDS_MUST_BE_READONLY")
-    if not empty and vtype == "Disk" and mode == "RW" and ctx.db.get("VDI", vdi)["read_only"]:
+    if vtype != "CD" and empty:
+        raise XapiError("VBD_NOT_REMOVABLE_MEDIA", "in constructor")
+    if mode == "RW" and vdi in ctx.db.tables["VDI"] and ctx.db.get("VDI", vdi)["read_only"]:
         raise XapiError("VDI_READONLY", vdi)
     userdevice = f.pop("userdevice", "autodetect")
     bootable = f.pop("bootable", False)
@@ -413,12 +528,26 @@ def _vbd_vm_running(ctx: Ctx, rec: dict[str, Any]) -> None:
         raise XapiError("VM_BAD_POWER_STATE", rec["VM"], "running", vm["power_state"].lower())
 
 
+def _vbd_hotplug(ctx: Ctx, vbd: str, rec: dict[str, Any]) -> None:
+    """xapi_vbd_helpers.ml ``valid_operations``, after the power checks: PV drivers for hot-plug on
+    an HVM guest, and no hot-plug of HVM CD drives at all."""
+    from .msg_vm import domain_type, hotplug_error
+
+    err = hotplug_error(ctx, rec["VM"], "vbd")
+    if err is not None:
+        raise err
+    vm = ctx.db.get("VM", rec["VM"])
+    if rec["type"] == "CD" and vm["power_state"] == "Running" and domain_type(vm) == "hvm":
+        raise XapiError("OPERATION_NOT_ALLOWED", "HVM CDROMs cannot be hotplugged/unplugged, only inserted or ejected")
+
+
 @api("VBD.plug", "self")
 def vbd_plug(ctx: Ctx, vbd: Any) -> str:
     rec = ctx.rec("VBD", vbd)
     _vbd_vm_running(ctx, rec)
     if rec["currently_attached"]:
         raise XapiError("DEVICE_ALREADY_ATTACHED", vbd)
+    _vbd_hotplug(ctx, vbd, rec)
     ctx.db.update("VBD", vbd, currently_attached=True, device=rec["device"] or _device_name(rec["userdevice"]))
     vbd_refresh(ctx, vbd)
     return ""
@@ -426,11 +555,14 @@ def vbd_plug(ctx: Ctx, vbd: Any) -> str:
 
 def _unplug(ctx: Ctx, vbd: str, force: bool) -> None:
     rec = ctx.rec("VBD", vbd)
+    # xapi_vbd_helpers.ml: "Drives marked as not unpluggable cannot be unplugged" (forced or not)
+    # is recorded before the power-state errors, and the first error recorded wins
+    if not rec["unpluggable"]:
+        raise XapiError("VBD_NOT_UNPLUGGABLE", vbd)
     _vbd_vm_running(ctx, rec)
     if not rec["currently_attached"]:
         raise XapiError("DEVICE_ALREADY_DETACHED", vbd)
-    if not force and not rec["unpluggable"]:
-        raise XapiError("VBD_NOT_UNPLUGGABLE", vbd)
+    _vbd_hotplug(ctx, vbd, rec)
     ctx.db.set("VBD", vbd, "currently_attached", False)
     vbd_refresh(ctx, vbd)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -32,10 +33,64 @@ GUEST_OS = {
 # ---------------------------------------------------------------- helpers
 
 
+def domain_type(rec: dict[str, Any]) -> str:
+    """helpers.ml ``domain_type``: an unspecified domain type follows HVM_boot_policy."""
+    dt = rec["domain_type"]
+    if dt != "unspecified":
+        return str(dt)
+    return "hvm" if rec["HVM_boot_policy"] else "pv"
+
+
+def guest_metrics_rec(ctx: Ctx, rec: dict[str, Any]) -> dict[str, Any] | None:
+    return ctx.db.tables["VM_guest_metrics"].get(rec["guest_metrics"])
+
+
+def has_pv_drivers(gm: dict[str, Any] | None) -> bool:
+    """xapi_pv_driver_version.ml ``of_guest_metrics`` <> Unknown: PV_drivers_version has major and minor."""
+    if gm is None:
+        return False
+    version = gm["PV_drivers_version"]
+    try:
+        int(version["major"]), int(version["minor"])
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def guest_support(ctx: Ctx, rec: dict[str, Any]) -> tuple[bool, tuple[str, ...]]:
+    """(implicit support, feature flags) for xapi_vm_lifecycle.ml ``check_op_for_feature``."""
+    gm = guest_metrics_rec(ctx, rec)
+    m = ctx.db.tables["VM_metrics"].get(rec["metrics"])
+    booted_pv = m is not None and m["current_domain_type"] in ("pv", "pvh", "pv_in_pvh")
+    features = tuple(sorted(k for k, v in (gm["other"] if gm else {}).items() if v == "1"))
+    return (booted_pv or has_pv_drivers(gm) or bool(rec["is_control_domain"]), features)
+
+
+def hotplug_error(ctx: Ctx, vm: str, kind: str) -> XapiError | None:
+    """xapi_vbd_helpers.ml / xapi_vif_helpers.ml ``valid_operations``: plug/unplug on a running HVM
+    guest needs PV drivers (or the agent's explicit claim ``can_use_hotplug_<kind>``)."""
+    rec = ctx.db.get("VM", vm)
+    if rec["power_state"] != "Running" or domain_type(rec) != "hvm":
+        return None
+    gm = guest_metrics_rec(ctx, rec)
+    if gm is not None:
+        claim = gm["can_use_hotplug_" + kind]
+        if claim == "yes":
+            return None
+        if claim == "no":
+            return XapiError("OPERATION_NOT_ALLOWED", f"VM states it does not support {kind.upper()} hotplug.")
+        if gm["PV_drivers_detected"]:
+            return None
+    if not has_pv_drivers(gm):
+        return XapiError("VM_MISSING_PV_DRIVERS", vm)
+    return None
+
+
 def refresh(ctx: Ctx, vm: str) -> None:
     rec = ctx.db.tables["VM"].get(vm)
     if rec is None:
         return
+    rec["_guest_support"] = guest_support(ctx, rec)
     ops = lifecycle.allowed_operations(rec)
     if ops != rec["allowed_operations"]:
         rec["allowed_operations"] = ops
@@ -48,6 +103,7 @@ CHANGE_HOOKS["VM"] = refresh
 def begin(ctx: Ctx, vm: Any, op: str) -> dict[str, Any]:
     """Validate `op` on `vm` in xapi's check order; apply an injected delay while the op is current."""
     rec = ctx.rec("VM", vm)
+    rec["_guest_support"] = guest_support(ctx, rec)
     lifecycle.assert_op(rec, vm, op)
     if op in lifecycle.INTERRUPTING_OPS:
         _cancel_interruptible(ctx, vm, rec)
@@ -243,8 +299,8 @@ def guest_networks(ctx: Ctx, rec: dict[str, Any]) -> dict[str, str]:
 def report_guest_metrics(sim: Any, pool: Any, vm: str) -> None:
     """The guest agent reports: create VM_guest_metrics (caller holds the lock)."""
     rec = pool.db.tables["VM"].get(vm)
-    if rec is None or rec["power_state"] not in ("Running", "Paused"):
-        return
+    if rec is None or rec["power_state"] not in ("Running", "Paused") or not rec.get("_pv_drivers", True):
+        return  # no guest agent (no PV drivers): no VM_guest_metrics, no IPs, no feature flags
     c2 = Ctx(sim, pool, "guest-agent")
     gm = pool.db.create(
         "VM_guest_metrics",
@@ -272,6 +328,7 @@ def report_guest_metrics(sim: Any, pool: Any, vm: str) -> None:
         },
     )
     pool.db.set("VM", vm, "guest_metrics", gm)
+    refresh(c2, vm)
 
 
 def schedule_guest_metrics(ctx: Ctx, vm: str) -> None:
@@ -348,6 +405,10 @@ def make_vm(ctx: Ctx, fields: dict[str, Any]) -> str:
 def _create_hook(ctx: Ctx, fields: dict[str, Any]) -> str:
     for k in ("power_state", "resident_on", "metrics", "guest_metrics"):
         fields.pop(k, None)
+    # xapi_vm.ml ``create``: add a random other_config:mac_seed unless the caller gave one
+    oc = dict(fields.get("other_config", {}))
+    oc.setdefault("mac_seed", ctx.db._ids("VM")[0])
+    fields["other_config"] = oc
     return make_vm(ctx, fields)
 
 
@@ -388,11 +449,31 @@ DESTROY_HOOKS["VM"] = _destroy_hook
 # ---------------------------------------------------------------- power operations
 
 
+_OCAML_INT = re.compile(r"^[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
+
+
+def platform_sanity_check(rec: dict[str, Any]) -> None:
+    """vm_platform.ml ``sanity_check`` (run by xapi_xenops.ml when a VM starts): for HVM/PVH guests
+    VCPUs_max must be a multiple of platform:cores-per-socket."""
+    platform = rec["platform"]
+    if domain_type(rec) == "pv" or "cores-per-socket" not in platform:
+        return
+    cps_str = platform["cores-per-socket"]
+    if not _OCAML_INT.match(cps_str):
+        raise XapiError("INVALID_VALUE", "platform:cores-per-socket", cps_str)
+    body = cps_str.replace("_", "")
+    cps = int(body, 0) if body.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else int(body)
+    vcpus = int(rec["VCPUs_max"])
+    if cps < 1 or vcpus % cps != 0:
+        raise XapiError("VCPU_MAX_NOT_CORES_PER_SOCKET_MULTIPLE", vcpus, cps_str)
+
+
 @api("VM.start", "vm", "start_paused", "force")
 def vm_start(ctx: Ctx, vm: Any, start_paused: Any, force: Any) -> str:
     paused = as_bool(start_paused, "start_paused")
     as_bool(force, "force")  # validated like xapi, not used by the simulator
-    begin(ctx, vm, "start")
+    rec = begin(ctx, vm, "start")
+    platform_sanity_check(rec)
     set_running(ctx, vm, pick_host(ctx, vm), paused)
     return ""
 
@@ -402,7 +483,8 @@ def vm_start_on(ctx: Ctx, vm: Any, host: Any, start_paused: Any, force: Any) -> 
     paused = as_bool(start_paused, "start_paused")
     as_bool(force, "force")
     ctx.rec("host", host)
-    begin(ctx, vm, "start_on")
+    rec = begin(ctx, vm, "start_on")
+    platform_sanity_check(rec)
     set_running(ctx, vm, pick_host(ctx, vm, host=host), paused)
     return ""
 
@@ -788,47 +870,75 @@ def vm_revert(ctx: Ctx, snapshot: Any) -> str:
     return ""
 
 
+PROVISION_VDI_TYPES = ("system", "user", "ephemeral", "suspend", "crashdump")
+
+
+def _provision_disks(xml: str) -> list[dict[str, str]]:
+    """xapi_templates.ml ``disks_of_xml``/``disk_of_xml``: <provision> of <disk device size sr bootable>."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as e:
+        raise XapiError("INTERNAL_ERROR", f"Xml.Error: {e}") from None
+    if root.tag != "provision" or root.attrib:
+        raise XapiError("INTERNAL_ERROR", "Xapi_templates.Parse_failure")
+    disks = []
+    for d in root:
+        if d.tag != "disk" or len(d) or any(k not in d.attrib for k in ("device", "size", "sr", "bootable")):
+            raise XapiError("INTERNAL_ERROR", "Xapi_templates.Parse_failure")
+        try:
+            int(d.attrib["size"])
+        except ValueError:
+            raise XapiError("INTERNAL_ERROR", "Xapi_templates.Parse_failure") from None
+        disks.append(dict(d.attrib))
+    return disks
+
+
 @api("VM.provision", "vm")
 def vm_provision(ctx: Ctx, vm: Any) -> str:
+    """xapi_vm.ml ``provision`` + xapi_templates.ml ``pre_install``/``create_disk``/``post_install``.
+
+    The VM stops being a template first; each <disk> is then created in order, its SR looked up
+    *by uuid* (``sr=""`` or an unknown uuid: ``UUID_INVALID [sr, <value>]`` - xapi does not fall
+    back to the pool's default SR, clients rewrite the XML first). Disks made before a failure stay,
+    as in xapi (pre_install runs outside the clean-up block)."""
     from .msg_storage import new_vbd, new_vdi
 
     db = ctx.db
     rec = begin(ctx, vm, "provision")
-    xml = rec["other_config"].get("disks", "")
-    disks = []
-    if xml:
-        try:
-            root = ET.fromstring(xml)
-        except ET.ParseError as e:
-            raise XapiError("INTERNAL_ERROR", f"Xml.Error: {e}") from None
-        disks = [d.attrib for d in root.iter("disk")]
-    default_sr = db.get("pool", ctx.pool.pool_ref)["default_SR"]
-    plan = []
+    db.set("VM", vm, "is_a_template", False)
+    oc = rec["other_config"]
+    disks = _provision_disks(oc["disks"]) if "disks" in oc else []
     for d in disks:
-        sr_uuid = d.get("sr", "")
-        if sr_uuid:
-            sr = db.by_uuid("SR", sr_uuid)
-        elif default_sr in db.tables["SR"]:
-            sr = default_sr
-        else:
-            raise XapiError("UUID_INVALID", "SR", "")
-        plan.append((d, sr))
-    for d, sr in plan:
-        size = int(d.get("size", "0"))
-        device = d.get("device", "0")
+        sr = db.uuids["SR"].get(d["sr"])
+        if sr is None:
+            refresh(ctx, vm)
+            raise XapiError("UUID_INVALID", "sr", d["sr"])
+        vtype = d.get("type", "system")
+        if vtype not in PROVISION_VDI_TYPES:
+            vtype = "system"
         vdi = new_vdi(
             ctx,
             sr,
-            f"{rec['name_label']} {device}",
-            size,
-            d.get("type", "system"),
-            other_config={"owner": "true"} if d.get("type", "system") == "system" else {},
+            "",
+            int(d["size"]),
+            vtype,
+            name_description="Created by template provisioner",
+            sm_config={"vmhint": rec["uuid"]},
         )
-        new_vbd(ctx, vm, vdi, device, "Disk", "RW", d.get("bootable", "false") == "true")
-    oc = rec["other_config"]
+        vbd = new_vbd(
+            ctx,
+            vm,
+            vdi,
+            d["device"],
+            "Disk",
+            "RW",
+            d["bootable"] == "true",
+            unpluggable=vtype != "system",
+            other_config={"owner": ""},
+        )
+        db.set("VDI", vdi, "name_label", db.get("VBD", vbd)["userdevice"])
     oc.pop("disks", None)
     oc.pop("postinstall", None)
-    db.set("VM", vm, "is_a_template", False)
     refresh(ctx, vm)
     return ""
 

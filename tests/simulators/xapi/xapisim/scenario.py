@@ -63,7 +63,9 @@ def _pool(name: str, hosts: list[str], sub: int, vms: list[dict[str, Any]]) -> d
             },
         ],
         "srs": [
-            {"name": "Local storage", "type": "ext", "local": True, "size_gib": 500},
+            # XCP-ng's installer default: local LVM ("Local storage"); thin-provisioned local EXT is the alternative
+            {"name": "Local storage", "type": "lvm", "local": True, "size_gib": 500},
+            {"name": "Local EXT storage", "type": "ext", "local": True, "size_gib": 200},
             {"name": "Shared storage", "type": "nfs", "shared": True, "size_gib": 2000, "default": True},
             {
                 "name": "ISO library",
@@ -98,6 +100,16 @@ def default_scenario() -> dict[str, Any]:
                         "cdrom": "empty",
                         "nics": [{"network": "Pool-wide network associated with eth0"}],
                         "tags": ["web"],
+                    },
+                    {
+                        # an HVM guest without PV drivers: no guest metrics, no feature flags, no hot-plug
+                        "name": "legacy-01",
+                        "power_state": "Running",
+                        "pv_drivers": False,
+                        "memory_mib": 1024,
+                        "vcpus": 1,
+                        "disks": [{"size_gib": 8, "sr": "Local storage"}],
+                        "nics": [{"network": "Pool-wide network associated with eth0"}],
                     },
                     {
                         "name": "db-01",
@@ -292,6 +304,7 @@ def _build_pool(sim: Simulator, pool: Any, pdef: dict[str, Any], index: int) -> 
                     "physical_size": int(float(sdef.get("size_gib", 100)) * GiB),
                     "other_config": {},
                     "sm_config": {},
+                    "_extra_capabilities": list(sdef.get("sm_capabilities", [])),
                     "allowed_operations": [
                         "vdi_create",
                         "vdi_destroy",
@@ -403,6 +416,7 @@ def _build_vm(
             "platform": dict(vdef.get("platform", {"viridian": "false", "acpi": "1"})),
         },
     )
+    db.get("VM", vm)["_pv_drivers"] = bool(vdef.get("pv_drivers", True))
     for i, d in enumerate(vdef.get("disks", [])):
         sr = srs.get(d.get("sr", ""), default_sr)
         if d.get("sr") and d["sr"] not in srs:
