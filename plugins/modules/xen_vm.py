@@ -65,6 +65,10 @@ options:
     description:
       - Name or uuid of an SR. With O(template), the template is copied to this SR (C(VM.copy)) instead of
         cloned; it is also the SR of new disks and the config drive that do not name one.
+      - The disks a template describes in C(other_config:disks) (stock templates say C(sr=""), which
+        C(VM.provision) refuses) are provisioned on this SR; without it, on the SR the template names if it
+        exists, else on the pool's default SR. When the pool has no default SR, the task fails before any change
+        and asks for O(sr).
     type: str
   description:
     description: The VM's description.
@@ -210,6 +214,9 @@ options:
         halted VM and restore its power state. Without it such changes fail before anything changes.
       - The power state is restored on failure too, after the applied changes were undone; when the restore
         itself fails the error is RV(error_code=POWER_RESTORE_FAILED) with the VM's current RV(power_state).
+      - Growing a disk of a running VM needs a halt unless the disk's SR can resize a disk in use (the VDI allows
+        C(resize_online); the stock LVM, EXT and NFS drivers cannot). Adding, replacing or removing disks and NICs
+        of a running HVM guest without PV drivers needs a halt too (no hot-plug).
     type: bool
     default: false
   shutdown_timeout:

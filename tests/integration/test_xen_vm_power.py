@@ -89,6 +89,22 @@ def test_soft_reboot_falls_back_to_hard(xapi: Any, playbook: Any) -> None:
     assert run.status() == "ok" and run.result()["reboot_type"] == "hard"
 
 
+def test_guest_without_pv_drivers_is_halted_and_rebooted_hard(xapi: Any, playbook: Any) -> None:
+    """legacy-01 runs without PV drivers: xapi refuses clean shutdown/reboot (VM_LACKS_FEATURE),
+    the module falls back to the hard operation."""
+    xapi.control.reset_calls()
+    run = playbook([power(name="legacy-01", state="restarted")])
+    assert run.status() == "ok" and run.result()["reboot_type"] == "hard", run.stdout
+    calls = xapi.control.calls()
+    assert calls.get("Async.VM.clean_reboot") == 1 and calls.get("Async.VM.hard_reboot") == 1
+    xapi.control.reset_calls()
+    run = playbook([power(name="legacy-01", state="halted")])
+    assert run.status() == "ok" and run.result()["changed"] is True, run.stdout
+    calls = xapi.control.calls()
+    assert calls.get("Async.VM.clean_shutdown") == 1 and calls.get("Async.VM.hard_shutdown") == 1
+    assert vm_rec(xapi, "legacy-01")["power_state"] == "Halted"
+
+
 @pytest.mark.parametrize(
     "args,msg",
     [

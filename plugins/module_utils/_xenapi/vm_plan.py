@@ -34,6 +34,7 @@ from .vm_undo import attach_inverses
 
 MiB = 1024 * 1024
 NEW = "(new)"
+HOTPLUG_OPS = frozenset({"add_disk", "remove_disk", "add_nic", "replace_nic", "remove_nic"})
 
 
 class Refs:
@@ -130,9 +131,49 @@ def template_provision_disks(template: Record) -> list[dict[str, Any]]:
                 "size": int(disk.get("size", "0")),
                 "bootable": disk.get("bootable") == "true",
                 "sr": disk.get("sr") or "",
+                "type": disk.get("type") or "system",
             }
         )
     return out
+
+
+def _sr_by_uuid(snap: PoolSnapshot, uuid: str) -> str | None:
+    return next((ref for ref, r in snap.of("SR").items() if r.get("uuid") == uuid), None)
+
+
+def provision_sr_uuids(snap: PoolSnapshot, template: Record, sr: str | None) -> list[str]:
+    """The SR (uuid) each template disk will be provisioned on, in template order.
+
+    xapi's ``VM.provision`` looks every ``<disk sr=...>`` up by uuid and fails with ``UUID_INVALID``
+    on the ``sr=""`` that stock templates carry; like ``xe vm-install``, the chosen SR (``sr``) takes
+    every disk, otherwise a disk keeps a valid SR of its own and the others go to the pool's default SR.
+    """
+    known = {str(r.get("uuid")): ref for ref, r in snap.of("SR").items()}
+    chosen = snap.get("SR", sr) if sr else None
+    default = snap.get("SR", snap.default_sr() or NULL_REF)
+    out = []
+    for d in template_provision_disks(template):
+        if chosen is not None:
+            out.append(str(chosen.get("uuid")))
+        elif d["sr"] in known:
+            out.append(d["sr"])
+        elif default is not None:
+            out.append(str(default.get("uuid")))
+        else:
+            raise InvalidInput(
+                "sr",
+                "template %r has disk %d without a usable SR (sr=%r) and the pool has no default SR; "
+                "give sr" % (template.get("name_label"), d["userdevice"], d["sr"]),
+            )
+    return out
+
+
+def provision_xml(template: Record, sr_uuids: list[str]) -> str:
+    """The template's ``other_config['disks']`` with each disk's ``sr`` set to ``sr_uuids``."""
+    root = ET.fromstring((template.get("other_config") or {})["disks"])
+    for disk, uuid in zip(root.iter("disk"), sr_uuids, strict=True):
+        disk.set("sr", uuid)
+    return ET.tostring(root, encoding="unicode")
 
 
 class VMPlanner:
@@ -222,7 +263,13 @@ class VMPlanner:
                 params={"template": template[1].get("uuid"), "method": how},
             )
             if template_provision_disks(template[1]):
-                cs.add("provision", "provision the template's disks")
+                uuids = provision_sr_uuids(self.snap, template[1], self.res.sr)
+                names = sorted({str(self.res.name_of("SR", _sr_by_uuid(self.snap, u))) for u in uuids})
+                cs.add(
+                    "provision",
+                    "provision the template's disks on SR %s" % ", ".join(repr(n) for n in names),
+                    params={"sr_uuids": uuids},
+                )
             elif template[1].get("is_a_template") and not s.is_template:
                 cs.add("unmark_template", "make the clone an ordinary VM (the template has no disks to provision)")
         else:
@@ -264,6 +311,12 @@ class VMPlanner:
             undo.push("destroy new VM", lambda: b.destroy_new_vm(ref))
         if template is not None and template_provision_disks(template[1]):
             with undo.step("provision"):  # provision also clears is_a_template
+                uuids = provision_sr_uuids(self.snap, template[1], self.res.sr)
+                xml = provision_xml(template[1], uuids)
+                if xml != template[1]["other_config"]["disks"]:
+                    # VM.provision needs real SR uuids in the clone's disks XML (stock templates say sr="")
+                    b.conn.call("VM.remove_from_other_config", ref, "disks")
+                    b.conn.call("VM.add_to_other_config", ref, "disks", xml)
                 b.tasks.run("VM.provision", ref, timeout=s.timeout, what="provision")
         elif template is not None and template[1].get("is_a_template") and not s.is_template:
             with undo.step("unmark_template"):  # a clone of a template is a template until provisioned
@@ -488,6 +541,11 @@ class VMPlanner:
                     if d.size is not None and d.size > have["size"]:
                         online = live and have.get("attached", False)
                         desc = "grow disk %d %s -> %s" % (d.userdevice, format_size(have["size"]), format_size(d.size))
+                        vdi_ops = (self.snap.get("VDI", vdi) or {}).get("allowed_operations", [])
+                        if online and "resize_online" not in vdi_ops:
+                            # xapi allows VDI.resize_online only where the SR's driver declares
+                            # VDI_RESIZE_ONLINE (none of the stock LVM/EXT/NFS drivers does)
+                            device_halt.append("%s (SR %r cannot resize a disk in use)" % (desc, have.get("sr")))
                         ops.append(
                             (
                                 "resize_disk",
@@ -648,6 +706,12 @@ class VMPlanner:
                     )
                     after_nics.pop(dev, None)
         after["networks"] = [after_nics[k] for k in sorted(after_nics)]
+        if live and not self._guest_can_hotplug(ref):
+            # xapi refuses VBD/VIF plug and unplug on an HVM guest without PV drivers
+            # (VM_MISSING_PV_DRIVERS): these device changes need the VM halted
+            for name, desc, _run, _params in ops:
+                if name in HOTPLUG_OPS:
+                    device_halt.append("%s (the guest has no PV drivers, so no hot-plug)" % desc)
 
         # CD-ROM with an ISO (or empty)
         if s.cdrom is not None:
@@ -745,6 +809,15 @@ class VMPlanner:
         except (VirtopsError, ValueError) as exc:
             return user_data_diff(None, new, read_error=str(exc))
 
+    def _guest_can_hotplug(self, ref: str | None) -> bool:
+        """xapi_vbd_helpers / xapi_vif_helpers: a running HVM guest hot-plugs only with PV drivers."""
+        rec = self.snap.get("VM", ref or NULL_REF)
+        if rec is None or str(rec.get("domain_type")) in ("pv", "pvh", "pv_in_pvh"):
+            return True
+        gm = self.snap.get("VM_guest_metrics", rec.get("guest_metrics", NULL_REF)) or {}
+        version = gm.get("PV_drivers_version") or {}
+        return bool(gm.get("PV_drivers_detected")) or ("major" in version and "minor" in version)
+
     def _default_disk_sr(self, cur: dict[str, Any], refs: Refs) -> str | None:
         for dev in sorted(refs.disks):
             vdi = self.snap.get("VDI", refs.disks[dev][1])
@@ -774,17 +847,19 @@ class VMPlanner:
                 oc.pop("postinstall", None)
             facts["other_config"] = oc
             if template_provision_disks(template):
-                sr_ref = self.res.sr or self.snap.default_sr()
-                for d in template_provision_disks(template):
+                # as xapi_templates.ml create_disk makes them: VDI named after the userdevice
+                uuids = provision_sr_uuids(self.snap, template, self.res.sr)
+                for d, sr_uuid in zip(template_provision_disks(template), uuids, strict=True):
+                    sr_ref = _sr_by_uuid(self.snap, sr_uuid)
                     facts["disks"].append(
                         {
                             "userdevice": d["userdevice"],
-                            "name": "%s %d" % (s.name, d["userdevice"]),
+                            "name": str(d["userdevice"]),
                             "size": d["size"],
                             "sr": self.res.name_of("SR", sr_ref),
-                            "sr_uuid": self.res.uuid_of("SR", sr_ref),
+                            "sr_uuid": sr_uuid,
                             "vdi_uuid": NEW,
-                            "type": "system",
+                            "type": d["type"],
                             "mode": "RW",
                             "bootable": d["bootable"],
                             "attached": False,

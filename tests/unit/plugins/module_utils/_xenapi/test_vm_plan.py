@@ -13,6 +13,8 @@ from ansible_collections.virtops.compute.plugins.module_utils._common.undo impor
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.lookup import PoolSnapshot
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_plan import (
     VMPlanner,
+    provision_sr_uuids,
+    provision_xml,
     template_provision_disks,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._xenapi.vm_spec import parse_spec
@@ -72,12 +74,39 @@ def test_hot_plug_on_running_vm(backend, conn):
 def test_create_prediction_includes_template_disks(backend, conn):
     p = planner(backend, name="new-01", template="Debian Bookworm 12", disks=[{"userdevice": 0, "size": "20GiB"}])
     template = p.res.template[1]
-    assert template_provision_disks(template) == [{"userdevice": 0, "size": 10 * GiB, "bootable": True, "sr": ""}]
+    assert template_provision_disks(template) == [
+        {"userdevice": 0, "size": 10 * GiB, "bootable": True, "sr": "", "type": "system"}
+    ]
     cs, ref = p.plan()
     assert ref is None
     assert [op.name for op in cs.operations] == ["create", "provision", "resize_disk"]
-    assert cs.after["disks"][0]["size"] == 20 * GiB and cs.after["uuid"] == "(new)"
+    default_sr = conn.records("SR")[next(iter(conn.records("pool").values()))["default_SR"]]
+    provision = cs.operations[1]
+    assert provision.params == {"sr_uuids": [default_sr["uuid"]]}
+    assert provision.description == "provision the template's disks on SR %r" % default_sr["name_label"]
+    disk = cs.after["disks"][0]
+    assert disk["size"] == 20 * GiB and cs.after["uuid"] == "(new)"
+    # named as xapi_templates.ml create_disk names it: after the userdevice
+    assert disk["name"] == "0" and disk["sr_uuid"] == default_sr["uuid"] and disk["type"] == "system"
     assert not any(v["name_label"] == "new-01" for v in conn.records("VM").values())
+
+
+def test_provision_sr_choice_and_xml_rewrite(backend, conn):
+    p = planner(backend, name="new-01", template="Debian Bookworm 12")
+    template = dict(p.res.template[1])
+    srs = conn.records("SR")
+    nfs = next(r for r in srs.values() if r["type"] == "nfs")
+    ext_ref, ext = next((ref, r) for ref, r in srs.items() if r["type"] == "ext")
+    xml = '<provision><disk device="0" size="1" sr="" bootable="true" type="system"/>'
+    xml += '<disk device="1" size="2" sr="%s" bootable="false" type="user"/></provision>' % nfs["uuid"]
+    template["other_config"] = {"disks": xml}
+    default_uuid = srs[next(iter(conn.records("pool").values()))["default_SR"]]["uuid"]
+    # no sr option: a disk keeps its valid SR, sr="" goes to the pool's default SR
+    assert provision_sr_uuids(p.snap, template, None) == [default_uuid, nfs["uuid"]]
+    # the sr option takes every disk
+    assert provision_sr_uuids(p.snap, template, ext_ref) == [ext["uuid"], ext["uuid"]]
+    out = provision_xml(template, [ext["uuid"], ext["uuid"]])
+    assert out.count('sr="%s"' % ext["uuid"]) == 2 and 'sr=""' not in out and 'device="1"' in out
 
 
 def test_create_rollback_leaves_nothing(backend, conn, monkeypatch):
