@@ -29,7 +29,7 @@ from .backend import POWER_STATES
 from .devices import own_disk_vdis
 from .facts import RESCUE_OF_KEY, power_state, vm_facts, with_power_state
 from .lookup import NULL_REF, PoolSnapshot, Record, resolve, vm_kind_ok
-from .vm_plan import NEW, template_provision_disks
+from .vm_plan import NEW, provision_sr_uuids, provision_xml, template_provision_disks
 from .vm_undo import restore_power
 
 RESCUE_BLOCK_REASON = "virtops.compute: rescued"
@@ -224,6 +224,8 @@ class PowerPlanner:
             "vdi": vdi,
             "device": device,
             "provision": provision,
+            # VM.provision needs real SR uuids in the disks XML (stock templates say sr="")
+            "sr_uuids": provision_sr_uuids(self.snap, trec, None, "rescue_template") if provision else [],
         }
         if self.current != "halted":
             cs.add(
@@ -239,7 +241,11 @@ class PowerPlanner:
             "create_rescue_vm", "clone %r as %r" % (trec.get("name_label"), name), params={"template": trec.get("uuid")}
         )
         if provision:
-            cs.add("provision", "provision the rescue VM's own disks")
+            cs.add(
+                "provision",
+                "provision the rescue VM's own disks",
+                params={"sr_uuids": self._rescue_args["sr_uuids"]},
+            )
         root = next(d for d in self.vm["disks"] if d["userdevice"] == 0)
         cs.add(
             "attach_root_disk",
@@ -291,6 +297,10 @@ class PowerPlanner:
             undo.push("destroy the rescue VM", lambda: destroy_rescue_vm(b, new, keep))
         if a["provision"]:
             with _step(undo, "provision"):
+                xml = provision_xml(a["trec"], a["sr_uuids"])
+                if xml != a["trec"]["other_config"]["disks"]:
+                    conn.call("VM.remove_from_other_config", new, "disks")
+                    conn.call("VM.add_to_other_config", new, "disks", xml)
                 b.tasks.run("VM.provision", new, timeout=p["timeout"], what="provision the rescue VM")
         with _step(undo, "create_rescue_vm"):
             if a["trec"].get("is_a_template"):

@@ -141,7 +141,7 @@ def _sr_by_uuid(snap: PoolSnapshot, uuid: str) -> str | None:
     return next((ref for ref, r in snap.of("SR").items() if r.get("uuid") == uuid), None)
 
 
-def provision_sr_uuids(snap: PoolSnapshot, template: Record, sr: str | None) -> list[str]:
+def provision_sr_uuids(snap: PoolSnapshot, template: Record, sr: str | None, param: str = "sr") -> list[str]:
     """The SR (uuid) each template disk will be provisioned on, in template order.
 
     xapi's ``VM.provision`` looks every ``<disk sr=...>`` up by uuid and fails with ``UUID_INVALID``
@@ -161,9 +161,9 @@ def provision_sr_uuids(snap: PoolSnapshot, template: Record, sr: str | None) -> 
             out.append(str(default.get("uuid")))
         else:
             raise InvalidInput(
-                "sr",
-                "template %r has disk %d without a usable SR (sr=%r) and the pool has no default SR; "
-                "give sr" % (template.get("name_label"), d["userdevice"], d["sr"]),
+                param,
+                "template %r has disk %d without a usable SR (sr=%r) and the pool has no default SR%s"
+                % (template.get("name_label"), d["userdevice"], d["sr"], "; give sr" if param == "sr" else ""),
             )
     return out
 

@@ -118,7 +118,7 @@ def pool(**extra_vms: dict[str, Any]) -> dict[str, dict[str, Any]]:
             }
         },
         "host": {},
-        "pool": {},
+        "pool": {"OpaqueRef:pool": {"default_SR": "OpaqueRef:sr"}},
         "VM_guest_metrics": {},
     }
     records["VM"].update(extra_vms)
@@ -301,6 +301,9 @@ def test_rescue_apply_order_and_arguments() -> None:
         "Async.VM.clean_shutdown",
         "VM.add_to_blocked_operations",
         "Async.VM.clone",
+        # the template says sr="": VM.provision needs a real SR uuid (the pool's default SR)
+        "VM.remove_from_other_config",
+        "VM.add_to_other_config",
         "Async.VM.provision",
         "VM.set_is_a_template",
         "VM.add_to_other_config",
@@ -310,15 +313,18 @@ def test_rescue_apply_order_and_arguments() -> None:
         "Async.VM.start",
     ]
     assert calls[1][1:] == ("OpaqueRef:web", "start", RESCUE_BLOCK_REASON)
-    assert calls[5][1:] == ("OpaqueRef:new", RESCUE_OF_KEY, UUID)
-    vbd = calls[7][1]
+    assert calls[3][1:] == ("OpaqueRef:new", "disks")
+    assert calls[4][1:3] == ("OpaqueRef:new", "disks")
+    assert 'sr="66666666-6666-6666-6666-666666666666"' in calls[4][3] and 'sr=""' not in calls[4][3]
+    assert calls[7][1:] == ("OpaqueRef:new", RESCUE_OF_KEY, UUID)
+    vbd = calls[9][1]
     assert (vbd["VM"], vbd["VDI"], vbd["userdevice"], vbd["bootable"]) == (
         "OpaqueRef:new",
         "OpaqueRef:root",
         "1",
         False,
     )
-    vif = calls[8][1]
+    vif = calls[10][1]
     assert (vif["network"], vif["MAC"], vif["device"]) == ("OpaqueRef:net", "AA:00:00:00:00:01", "0")
 
 
