@@ -832,6 +832,8 @@ class VMPlanner:
         if template is None:
             base = dict(BLANK_VM_RECORD, VBDs=[], VIFs=[], snapshots=[])
             facts = vm_facts(self.snap, "", base)
+            # xapi_vm.ml create adds a random other_config:mac_seed
+            facts["other_config"] = dict(facts["other_config"], mac_seed=NEW)
         else:
             rec = dict(template)
             rec["snapshots"] = []
