@@ -425,7 +425,8 @@ def test_validate_certs_defaults_to_true_and_ca_path_makes_it_pass(xapi_tls):
     base = {"hostname": xapi_tls.url, "username": "root", "password": xapi_tls.password}
     run = run_playbook([xen_vm(name="db-01")], defaults=base)
     assert run.rc != 0
-    assert "TLS certificate verification failed" in run.result()["msg"]
+    assert run.result()["error_code"] == "CERTIFICATE_VERIFY_FAILED", run.result()
+    assert "cannot verify the TLS certificate of %s: " % xapi_tls.url in run.result()["msg"], run.result()
     ok = run_playbook([xen_vm(name="db-01")], defaults=dict(base, ca_path=xapi_tls.ca))
     assert ok.rc == 0 and ok.result()["changed"] is False, ok.result()
     off = run_playbook([xen_vm(name="db-01")], defaults=dict(base, validate_certs=False))
