@@ -159,6 +159,7 @@ VMWARE_TASKS: list[dict[str, Any]] = [
             "vmware_vm",
             "create, check mode",
             name="app-01",
+            template="none",
             cluster="DC0_C0",
             hardware={"num_cpus": 1, "memory": "512MiB"},
         ),
