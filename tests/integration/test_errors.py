@@ -47,7 +47,7 @@ def raw_server(reply: bytes | None) -> Iterator[int]:
     def serve() -> None:
         while not stop.is_set():
             try:
-                conn, _ = srv.accept()
+                conn = srv.accept()[0]
             except OSError:
                 continue
             if reply is None:
