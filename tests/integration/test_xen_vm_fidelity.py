@@ -33,7 +33,7 @@ def test_create_from_stock_template_rewrites_the_disks_xml_with_the_default_sr(x
     state = pool(xapi.control)
     vm = one_vm(state, "app-01")
     assert not vm["is_a_template"] and "disks" not in vm["other_config"]
-    (vdi,) = vm_disks(state, vm).values()
+    (vdi,) = list(vm_disks(state, vm).values())
     assert vdi["SR"] == default_sr and vdi["name_label"] == "0" and vdi["type"] == "system"
     assert vdi["_vbd"]["unpluggable"] is False and vdi["_vbd"]["other_config"] == {"owner": ""}
     # the template itself is untouched
@@ -46,7 +46,7 @@ def test_create_with_sr_provisions_every_template_disk_there(xapi, playbook):
     run = playbook([xen_vm(name="app-02", template=TEMPLATE, sr=ext["uuid"])])
     assert run.rc == 0, run.stdout
     state = pool(xapi.control)
-    (vdi,) = vm_disks(state, one_vm(state, "app-02")).values()
+    (vdi,) = list(vm_disks(state, one_vm(state, "app-02")).values())
     assert vdi["SR"] == ext_ref
     disk = run.result()["vm"]["disks"][0]
     assert disk["sr_uuid"] == ext["uuid"] and disk["name"] == "0"
@@ -87,7 +87,7 @@ def test_pool_without_default_sr_fails_naming_the_sr_option(xapi, playbook):
 def test_growing_a_disk_of_a_running_vm_needs_a_halt_where_the_sr_cannot_resize_online(xapi, playbook):
     state = pool(xapi.control)
     web = one_vm(state, "web-01")
-    (vdi,) = vm_disks(state, web).values()
+    (vdi,) = list(vm_disks(state, web).values())
     assert "resize_online" not in vdi["allowed_operations"]  # NFS: no VDI_RESIZE_ONLINE
     task = xen_vm(name="web-01", disks=[{"userdevice": 0, "size": "15GiB"}])
     before = xapi.control.state_hash()
