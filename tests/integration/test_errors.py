@@ -322,7 +322,10 @@ def test_missing_sdk_names_the_interpreter_and_the_pip_command(module, params, l
     imported = "XenAPI" if library == "XenAPI" else "pyVmomi"
     probe = subprocess.run([python, "-c", "import " + imported], capture_output=True, check=False)
     assert probe.returncode != 0, "this test needs a Python without the SDKs at %s" % python
-    run = run_playbook([info_task(module, **params)], env={"ANSIBLE_PYTHON_INTERPRETER": python}, timeout=120)
+    # another interpreter than the controller's: the module path, whatever the in-process switch says
+    run = run_playbook(
+        [info_task(module, **params)], env={"ANSIBLE_PYTHON_INTERPRETER": python}, timeout=120, expect_path="module"
+    )
     res = failed(run)
     assert res["error_code"] == "MISSING_LIBRARY" and res["interpreter"] == python
     assert res["msg"].startswith(
