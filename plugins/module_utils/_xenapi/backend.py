@@ -19,6 +19,7 @@ from typing import Any
 from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
     BackendError,
     TaskTimeout,
+    VirtopsError,
 )
 from ansible_collections.virtops.compute.plugins.module_utils._common.net import wait_for_usable_ip
 from ansible_collections.virtops.compute.plugins.module_utils._common.waiter import Waiter
@@ -293,6 +294,25 @@ class XenAPIBackend(VMConfigMixin):
         self.tasks.run("VM.unpause", vm, timeout=timeout, what="unpause")
 
     def suspend(self, vm: str, timeout: float) -> None:
+        """xapi refuses to suspend a live HVM guest (VM_LACKS_FEATURE) until its agent reports
+        ``feature-suspend``; a guest started a moment ago gets that long (within ``timeout``) to report."""
+        try:
+            self.tasks.run("VM.suspend", vm, timeout=timeout, what="suspend")
+            return
+        except VirtopsError as exc:
+            if exc.code != "VM_LACKS_FEATURE":
+                raise
+
+        def agent_says_suspend() -> bool | None:
+            gm = self.conn.call("VM.get_guest_metrics", vm, read_only=True)
+            if gm == NULL_REF:
+                return None
+            other = self.conn.call("VM_guest_metrics.get_other", gm, read_only=True)
+            return True if other.get("feature-suspend") == "1" else None
+
+        Waiter(timeout, interval=0.5, max_interval=2.0, clock=self.clock, sleep=self.sleep).until(
+            agent_says_suspend, "the guest agent of the VM to report that it can suspend"
+        )
         self.tasks.run("VM.suspend", vm, timeout=timeout, what="suspend")
 
     def resume(self, vm: str, timeout: float, paused: bool = False) -> None:
