@@ -129,3 +129,30 @@ class UndoStack:
         exc.msg += self.summary()
         self.record(exc)
         return False
+
+
+def restore_power_state(
+    read_state: Callable[[], str],
+    transition_steps: Callable[[str, str], list[str]],
+    run_step: Callable[[str], Any],
+    original: str,
+) -> None:
+    """Take a VM back to ``original`` from whatever power state ``read_state()`` says it is in now.
+
+    A failure raises :class:`PowerRestoreFailed` naming the state read after it (None when that read
+    fails too); every backend's undo of a power cycle goes through here.
+    """
+    try:
+        for step in transition_steps(read_state(), original):
+            run_step(step)
+    except VirtopsError as exc:
+        try:
+            now: str | None = read_state()
+        except Exception:
+            now = None
+        raise PowerRestoreFailed(
+            "could not bring the VM back to %s: %s; the VM is now %s"
+            % (original, exc.message(), now or "in an unknown power state (reading it failed too)"),
+            power_state=now,
+            expected=original,
+        ) from exc

@@ -17,10 +17,7 @@ import copy
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.changeset import ChangeSet
-from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
-    PowerRestoreFailed,
-    VirtopsError,
-)
+from ansible_collections.virtops.compute.plugins.module_utils._common.undo import restore_power_state
 
 from .client import vim
 from .facts import SCSI_TYPES, cls_name, controllers, devices
@@ -31,21 +28,12 @@ NO_INVERSE = ("grow_disk", "remove_disk", "remove_nic")
 
 def restore_power(b: Any, vm: Any, original: str, timeout: float, shutdown_timeout: float) -> None:
     """Take ``vm`` back to ``original`` from whatever state it is in now."""
-    try:
-        current = b.power_state(vm)
-        for step in b.transition_steps(current, original):
-            b.run_step(vm, step, timeout, shutdown_timeout)
-    except VirtopsError as exc:
-        try:
-            now: str | None = b.power_state(vm)
-        except Exception:
-            now = None
-        raise PowerRestoreFailed(
-            "could not bring the VM back to %s: %s; the VM is now %s"
-            % (original, exc.message(), now or "in an unknown power state (reading it failed too)"),
-            power_state=now,
-            expected=original,
-        ) from exc
+    restore_power_state(
+        lambda: b.power_state(vm),
+        b.transition_steps,
+        lambda step: b.run_step(vm, step, timeout, shutdown_timeout),
+        original,
+    )
 
 
 def revert_config(

@@ -16,10 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.virtops.compute.plugins.module_utils._common.changeset import ChangeSet, Operation
-from ansible_collections.virtops.compute.plugins.module_utils._common.errors import (
-    PowerRestoreFailed,
-    VirtopsError,
-)
+from ansible_collections.virtops.compute.plugins.module_utils._common.undo import restore_power_state
 
 from .facts import power_state
 from .lookup import NULL_REF, PoolSnapshot, Record
@@ -29,22 +26,12 @@ MiB = 1024 * 1024
 
 def restore_power(b: Any, vm: str, original: str, timeout: float, shutdown_timeout: float) -> None:
     """Take ``vm`` back to ``original`` from whatever state it is in now."""
-    try:
-        current = str(b.conn.call("VM.get_power_state", vm, read_only=True)).lower()
-        for step in b.transition_steps(current, original):
-            b.run_step(vm, step, timeout, shutdown_timeout)
-    except VirtopsError as exc:
-        try:
-            now: str | None = str(b.conn.call("VM.get_power_state", vm, read_only=True)).lower()
-        except Exception:
-            now = None
-        raise PowerRestoreFailed(
-            "could not bring the VM back to %s: %s; the VM is now %s"
-            % (original, exc.message(), now or "in an unknown power state (reading it failed too)"),
-            power_state=now,
-            expected=original,
-            code="POWER_RESTORE_FAILED",
-        ) from exc
+    restore_power_state(
+        lambda: str(b.conn.call("VM.get_power_state", vm, read_only=True)).lower(),
+        b.transition_steps,
+        lambda step: b.run_step(vm, step, timeout, shutdown_timeout),
+        original,
+    )
 
 
 def _vbd_at(b: Any, vm: str, userdevice: int, kind: str) -> tuple[str, Record] | None:
